@@ -1,0 +1,41 @@
+"""Domain errors of the license system; the HTTP edge maps them to SCIM errors."""
+
+from __future__ import annotations
+
+
+class LicensingError(Exception):
+    """Base of every error the licensing core raises on purpose."""
+
+
+class InvalidCombination(LicensingError, ValueError):
+    """A plan name or combination that is not one of the 26 valid ones."""
+
+
+class InvalidSetInfo(LicensingError, ValueError):
+    """A modulelicense ``extraInfo`` whose ``set=`` list is malformed."""
+
+
+class InvalidLicenseSet(LicensingError, ValueError):
+    """A license set description (JSON) that cannot be installed."""
+
+
+class SeatShortage(LicensingError):
+    """A module has fewer free seats than a grant needs."""
+
+    def __init__(self, module_name: str, needed: int, free: int) -> None:
+        self.module_name = module_name
+        self.needed = needed
+        self.free = free
+        super().__init__(f"no free seat on module {module_name!r}: {needed} needed, {free} free")
+
+
+class UnknownModule(LicensingError):
+    """A plan or implied license that the tenant's license set does not contain."""
+
+    def __init__(self, module_name: str) -> None:
+        self.module_name = module_name
+        super().__init__(f"the license set has no module {module_name!r}")
+
+
+class UnknownTenant(LicensingError, LookupError):
+    """A tenant id that does not exist."""

@@ -1,0 +1,1 @@
+"""scimsrv: the SCIM 2.0 service over the licensing core."""

@@ -1,0 +1,1 @@
+"""Alembic migrations for the whole database (licensing core and SCIM storage)."""
