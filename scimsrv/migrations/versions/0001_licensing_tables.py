@@ -166,7 +166,7 @@ def upgrade() -> None:
             "moduleName",
             "moduleVersion",
             "moduleOwner_id",
-            name=op.f("uq_modulelicense_tenant_id_moduleName_moduleVersion_moduleOwner_id"),
+            name="uq_modulelicense_name_version_owner",
         ),
     )
     op.create_table(

@@ -1,0 +1,34 @@
+"""SCIM errors (RFC 7644 §3.12): the one place that turns failures into responses."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimError(Exception):
+    """A request the service refuses; rendered as an RFC 7644 §3.12 Error."""
+
+    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+
+
+def error_body(status: int, detail: str, scim_type: str | None = None) -> dict:
+    body: dict = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return body
+
+
+def error_response(error: ScimError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        error_body(error.status, error.detail, error.scim_type),
+        status_code=error.status,
+        media_type=SCIM_CONTENT_TYPE,
+        headers=headers,
+    )
