@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import scimsrv.scim_tables  # noqa: F401
 from licensing_core.tables import Base
 
 metadata = Base.metadata

@@ -1,0 +1,128 @@
+"""The SCIM resources as tables: users, groups and group memberships.
+
+Attributes that filters hit on every provisioning cycle (``id``,
+``userName``, ``externalId``, ``displayName``, ``active``, ``meta`` dates)
+are columns with tenant-leading indexes; every other attribute stays in
+``doc``, the rest of the resource as JSON (JSONB on PostgreSQL), keyed by
+the canonical SCIM attribute names so filters can address it
+(:mod:`scimsrv.filters`). Memberships are rows, never a JSON list, so a
+member change costs the same in any group size. All timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from licensing_core.tables import Base
+
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+# uuid4 in its canonical 36-character form.
+ScimId = String(36)
+
+
+class ScimUser(Base):
+    """A SCIM User (RFC 7643 §4.1); each one is exactly one CRM associate.
+
+    ``user_name_ci`` is ``userName.casefold()``: userName is not caseExact,
+    so uniqueness and ``eq`` lookups use this column and its index.
+    """
+
+    __tablename__ = "scim_user"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("tenant.tenant_id", ondelete="CASCADE")
+    )
+    id: Mapped[str] = mapped_column("scim_user_id", ScimId)
+    associate_id: Mapped[int] = mapped_column(Integer)
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_name_ci: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    doc: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "scim_user_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "associate_id"],
+            ["associate.tenant_id", "associate.associate_id"],
+        ),
+        UniqueConstraint("tenant_id", "user_name_ci"),
+        UniqueConstraint("tenant_id", "associate_id"),
+        Index("ix_scim_user_tenant_external_id", "tenant_id", "external_id"),
+        Index("ix_scim_user_tenant_created", "tenant_id", "created"),
+        Index("ix_scim_user_tenant_last_modified", "tenant_id", "last_modified"),
+    )
+
+
+class ScimGroup(Base):
+    """A SCIM Group (RFC 7643 §4.2); ``display_name_ci`` keeps names unique
+    per tenant case-insensitively and serves Entra's ``displayName eq``."""
+
+    __tablename__ = "scim_group"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("tenant.tenant_id", ondelete="CASCADE")
+    )
+    id: Mapped[str] = mapped_column("scim_group_id", ScimId)
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_name_ci: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    doc: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "scim_group_id"),
+        UniqueConstraint("tenant_id", "display_name_ci"),
+        Index("ix_scim_group_tenant_external_id", "tenant_id", "external_id"),
+        Index("ix_scim_group_tenant_created", "tenant_id", "created"),
+        Index("ix_scim_group_tenant_last_modified", "tenant_id", "last_modified"),
+    )
+
+
+class GroupMember(Base):
+    """One user in one group. The primary key serves "is U in G" and the
+    ``(tenant_id, user_id)`` index serves "U's groups"."""
+
+    __tablename__ = "group_member"
+
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[str] = mapped_column(ScimId)
+    user_id: Mapped[str] = mapped_column(ScimId)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "group_id", "user_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "group_id"],
+            ["scim_group.tenant_id", "scim_group.scim_group_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["scim_user.tenant_id", "scim_user.scim_user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_group_member_tenant_user", "tenant_id", "user_id"),
+    )
