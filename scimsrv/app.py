@@ -1,15 +1,33 @@
-"""The ASGI application factory: every route in one place."""
+"""The ASGI application factory: every route in one place.
+
+Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3),
+behind :class:`scimsrv.auth.TenantAuth`. Every error the service answers,
+including 404, 405 and unexpected failures, is a SCIM Error body with
+``application/scim+json`` (RFC 7644 §3.12).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
 from licensing_core.db import Database
+from scimsrv.auth import TenantAuth
+from scimsrv.discovery import discovery_routes
+from scimsrv.errors import ScimError, error_response
+from scimsrv.middleware import ScimServerErrors
+from scimsrv.resources.routes import resource_routes
 from scimsrv.settings import Settings
+
+TENANT_BASE = "/t/{tenant}/scim/v2"
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -28,14 +46,42 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def scim_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    return error_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown path, wrong method) as SCIM errors; keeps ``Allow``."""
+    assert isinstance(exc, HTTPException)
+    detail = f"{exc.detail}: {request.method} {request.url.path}"
+    return error_response(ScimError(exc.status_code, detail), headers=exc.headers)
+
+
 def create_app(db: Database | None = None, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    database = db or Database.from_url(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:  # only close what this app opened
+            database.dispose()
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-        ]
+            Mount(
+                TENANT_BASE,
+                routes=[*discovery_routes(), *resource_routes()],
+                middleware=[Middleware(TenantAuth)],
+            ),
+        ],
+        middleware=[Middleware(ScimServerErrors)],
+        exception_handlers={ScimError: scim_error, HTTPException: http_error},
+        lifespan=lifespan,
     )
-    app.state.db = db or Database.from_url(settings.database_url)
+    app.state.db = database
     app.state.settings = settings
     return app

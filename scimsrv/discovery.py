@@ -1,0 +1,193 @@
+"""Service discovery endpoints (RFC 7644 §4; RFC 7643 §5-§7).
+
+``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas`` describe
+what this service really does, built from scim2-models' standard User,
+EnterpriseUser and Group schemas. RFC 7644 §4 lets a service answer them
+anonymously; we do not: like everything under a tenant base URL they sit
+behind the tenant's bearer token (:mod:`scimsrv.auth`), so an unauthenticated
+caller cannot even learn that a tenant exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    EnterpriseUser,
+    ETag,
+    Filter,
+    Group,
+    ListResponse,
+    Pagination,
+    Patch,
+    ResourceType,
+    ScimProvider,
+    ServiceProviderConfig,
+    Sort,
+    User,
+)
+from scim2_models.resources.resource_type import SchemaExtension
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from scimsrv.errors import ScimError
+from scimsrv.http import MAX_PAYLOAD_BYTES, scim_response, tenant_base_url
+
+BULK_MAX_OPERATIONS = 1000
+FILTER_MAX_RESULTS = 1000
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+CURSOR_TIMEOUT_SECONDS = 3600
+
+# Entra ID puts this URN in a Group's ``schemas`` (DESIGN §4). It defines no
+# attribute we store, so it is accepted as an alias of the core Group schema
+# and never advertised in /Schemas or /ResourceTypes.
+ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+GROUP_SCHEMA_ALIASES = frozenset({ENTRA_GROUP_SCHEMA})
+
+SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
+    patch=Patch(supported=True),
+    bulk=Bulk(
+        supported=True, max_operations=BULK_MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES
+    ),
+    filter=Filter(supported=True, max_results=FILTER_MAX_RESULTS),
+    change_password=ChangePassword(supported=False),
+    sort=Sort(supported=True),
+    etag=ETag(supported=True),
+    authentication_schemes=[
+        AuthenticationScheme(
+            type=AuthenticationScheme.Type.oauthbearertoken,
+            name="OAuth Bearer Token",
+            description="A per-tenant bearer token issued with `scimsrv token issue`.",
+            spec_uri="https://www.rfc-editor.org/info/rfc6750",
+            primary=True,
+        )
+    ],
+    # RFC 9865: cursor pagination next to RFC 7644 index pagination.
+    pagination=Pagination(
+        cursor=True,
+        index=True,
+        default_pagination_method=Pagination.DefaultPaginationMethod.index,
+        default_page_size=DEFAULT_PAGE_SIZE,
+        max_page_size=MAX_PAGE_SIZE,
+        cursor_timeout=CURSOR_TIMEOUT_SECONDS,
+    ),
+)
+
+USER_RESOURCE_TYPE = ResourceType(
+    id="User",
+    name="User",
+    description="User Account",
+    endpoint="/Users",
+    schema_=str(User.__schema__),
+    schema_extensions=[SchemaExtension(schema_=str(EnterpriseUser.__schema__), required=False)],
+)
+GROUP_RESOURCE_TYPE = ResourceType(
+    id="Group",
+    name="Group",
+    description="Group",
+    endpoint="/Groups",
+    schema_=str(Group.__schema__),
+    schema_extensions=[],
+)
+
+# The whole service as scim2-models sees it; resource code may parse and
+# dump with it (``with PROVIDER: ...``) so both sides agree on the schemas.
+PROVIDER = ScimProvider(
+    models=[User, EnterpriseUser, Group],
+    resource_types=[USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE],
+    config=SERVICE_PROVIDER_CONFIG,
+)
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+# Everything below is static; only meta.location depends on the request.
+_CONFIG = _dump(SERVICE_PROVIDER_CONFIG)
+_RESOURCE_TYPES = {str(rt.name): _dump(rt) for rt in PROVIDER.resource_types}
+_SCHEMAS = {str(schema.id).casefold(): _dump(schema) for schema in PROVIDER.schemas}
+
+
+def _located(body: dict[str, Any], resource_type: str, location: str) -> dict[str, Any]:
+    """A copy of ``body`` whose meta names its type and absolute location (RFC 7643 §3.1)."""
+    return {**body, "meta": {"resourceType": resource_type, "location": location}}
+
+
+def _list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [str(ListResponse.__schema__)],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+def _refuse_filter(request: Request) -> None:
+    # RFC 7644 §4: a filter on a discovery endpoint SHOULD get 403, so that a
+    # client cannot believe its conditions were applied.
+    if "filter" in request.query_params:
+        raise ScimError(403, "filtering is not supported on discovery endpoints")
+
+
+def _resource_type(request: Request, name: str) -> dict[str, Any]:
+    return _located(
+        _RESOURCE_TYPES[name], "ResourceType", f"{tenant_base_url(request)}/ResourceTypes/{name}"
+    )
+
+
+def _schema(request: Request, key: str) -> dict[str, Any]:
+    body = _SCHEMAS[key]
+    return _located(body, "Schema", f"{tenant_base_url(request)}/Schemas/{body['id']}")
+
+
+async def service_provider_config(request: Request) -> Response:
+    """RFC 7644 §4 / RFC 7643 §5: what the service supports."""
+    _refuse_filter(request)
+    location = f"{tenant_base_url(request)}/ServiceProviderConfig"
+    return scim_response(_located(_CONFIG, "ServiceProviderConfig", location))
+
+
+async def resource_types(request: Request) -> Response:
+    """RFC 7644 §4 / RFC 7643 §6: every resource type, as a ListResponse."""
+    _refuse_filter(request)
+    return scim_response(_list_response([_resource_type(request, n) for n in _RESOURCE_TYPES]))
+
+
+async def resource_type(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in _RESOURCE_TYPES:
+        raise ScimError(404, f"no resource type {name!r}")
+    return scim_response(_resource_type(request, name))
+
+
+async def schemas(request: Request) -> Response:
+    """RFC 7644 §4 / RFC 7643 §7: every schema, as a ListResponse."""
+    _refuse_filter(request)
+    return scim_response(_list_response([_schema(request, key) for key in _SCHEMAS]))
+
+
+async def schema(request: Request) -> Response:
+    urn = request.path_params["urn"]
+    # URNs compare case-insensitively in their namespace part (RFC 8141 §3).
+    if urn.casefold() not in _SCHEMAS:
+        raise ScimError(404, f"no schema {urn!r}")
+    return scim_response(_schema(request, urn.casefold()))
+
+
+def discovery_routes() -> list[BaseRoute]:
+    """Read-only routes relative to the tenant base; other methods answer 405."""
+    return [
+        Route("/ServiceProviderConfig", service_provider_config, methods=["GET"]),
+        Route("/ResourceTypes", resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{name}", resource_type, methods=["GET"]),
+        Route("/Schemas", schemas, methods=["GET"]),
+        Route("/Schemas/{urn}", schema, methods=["GET"]),
+    ]
