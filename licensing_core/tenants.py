@@ -1,0 +1,91 @@
+"""Tenants: creating one installs its license set (owner and module rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from licensing_core.errors import LicensingError, UnknownTenant
+from licensing_core.license_set import LicenseSetSpec, load_default
+from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
+
+
+class TenantExists(LicensingError):
+    """A tenant id that is already taken."""
+
+
+def create_tenant(
+    session: Session,
+    tenant_id: str,
+    name: str = "",
+    *,
+    at: datetime,
+    license_set: LicenseSetSpec | None = None,
+) -> Tenant:
+    """Create a tenant with ``license_set`` (default: the default set, 10 seats a plan)."""
+    if session.get(Tenant, tenant_id) is not None:
+        raise TenantExists(f"tenant {tenant_id!r} already exists")
+    tenant = Tenant(tenant_id=tenant_id, name=name, registered=at)
+    session.add(tenant)
+    session.flush()
+    install_license_set(session, tenant_id, license_set or load_default().with_seats(), at=at)
+    return tenant
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise UnknownTenant(f"no tenant {tenant_id!r}")
+    return tenant
+
+
+def install_license_set(
+    session: Session, tenant_id: str, spec: LicenseSetSpec, *, at: datetime
+) -> ModuleOwner:
+    """Write the owner row and one modulelicense row per module of ``spec``.
+
+    ``spec`` must have concrete seat counts (``LicenseSetSpec.with_seats``).
+    """
+    owner = spec.owner
+    row = ModuleOwner(
+        tenant_id=tenant_id,
+        owner_name=owner.owner_name,
+        owner_description=owner.owner_description,
+        company_name=owner.company_name,
+        serial_number=owner.serial_number,
+        expiration=owner.expiration,
+        grace_to=owner.grace_to,
+        maintenance_to=owner.maintenance_to,
+        admin_warning_date=owner.admin_warning_date,
+        next_check_date=owner.next_check_date,
+        registered=at,
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        ModuleLicense(
+            tenant_id=tenant_id,
+            module_owner_id=row.id,
+            module_name=module.module_name,
+            module_description=module.module_description,
+            module_version=module.module_version,
+            license_type=module.license_type,
+            license_number=module.license_number,
+            unrestricted=module.unrestricted,
+            hidden=module.hidden,
+            extra_flags=module.extra_flags,
+            extra_info=module.extra_info,
+            sort_order=module.sort_order,
+            prerequisite_module=module.prerequisite_module,
+            registered=at,
+        )
+        for module in spec.modules
+    )
+    session.flush()
+    return row
+
+
+def tenant_ids(session: Session) -> list[str]:
+    return list(session.execute(select(Tenant.tenant_id).order_by(Tenant.tenant_id)).scalars())

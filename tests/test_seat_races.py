@@ -1,0 +1,66 @@
+"""The seat invariant under concurrent transactions: exactly the free number of
+racing workers get the last seats, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from licensing_core import links
+from licensing_core.assignment import Assigner
+from licensing_core.errors import SeatShortage
+from licensing_core.plans import Combination
+from tests.licensing_helpers import NOW, add_associates, make_tenant, over_assigned
+
+WORKERS = 10
+
+
+def race(worker, count: int) -> list:
+    barrier = threading.Barrier(count, timeout=60)
+
+    def run(index: int):
+        barrier.wait()
+        return worker(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count), timeout=120))
+
+
+def test_racing_assigners_take_exactly_the_free_seats(db, tenant_id):
+    free = 3
+    make_tenant(db, tenant_id, seats={"Sales-Premium": free})
+    users = add_associates(db, tenant_id, WORKERS)
+    plan = Combination.parse("Sales-Premium")
+
+    def worker(index: int) -> bool:
+        with db.write() as session:
+            return Assigner(session, tenant_id, at=NOW).assign(users[index], plan).complete
+
+    outcomes = race(worker, WORKERS)
+    assert sum(outcomes) == free
+    with db.read() as session:
+        assert over_assigned(session, tenant_id) == []
+
+
+def test_conditional_seat_update_alone_refuses_the_overflow(db, tenant_id):
+    """Without the up-front module lock, the conditional update still holds the line."""
+    free = 2
+    make_tenant(db, tenant_id, seats={"Service-Premium": free})
+    users = add_associates(db, tenant_id, WORKERS)
+    with db.read() as session:
+        module = next(
+            m for m in links.lock_user_licenses(session, tenant_id) if m.name == "service-premium"
+        )
+
+    def worker(index: int) -> bool:
+        try:
+            with db.write() as session:
+                links.grant(session, tenant_id, users[index], [module], at=NOW, cause="race")
+            return True
+        except SeatShortage:
+            return False
+
+    outcomes = race(worker, WORKERS)
+    assert sum(outcomes) == free
+    with db.read() as session:
+        assert over_assigned(session, tenant_id) == []
