@@ -1,35 +1,103 @@
-"""The ``scimsrv`` command line: serve, database, tenants."""
+"""The ``scimsrv`` command line: serve, database, tenants, tokens.
+
+Every command applies pending migrations first, so a fresh machine works
+whatever command comes first. Failures exit non-zero with one line,
+``error: <reason>``, on stderr.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from licensing_core.db import Database
-from scimsrv import schema
+from licensing_core.errors import LicensingError
+from licensing_core.tables import Tenant
+from licensing_core.tenants import create_tenant, get_tenant
+from scimsrv import schema, tokens
 from scimsrv.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, help="SCIM 2.0 provisioning server for CRM user plans.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="SCIM 2.0 provisioning server for CRM user plans.",
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Tenants: one customer, one license set.")
+token_app = typer.Typer(no_args_is_help=True, help="A tenant's bearer tokens.")
 app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(token_app, name="token")
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def fail(message: str) -> None:
     """Exit non-zero with a one-line reason."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code=1)
 
 
-def database(settings: Settings | None = None) -> Database:
-    return Database.from_url((settings or Settings()).database_url)
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {first['msg']}")
+        raise  # unreachable: fail() exits
+
+
+def _database_reason(exc: SQLAlchemyError) -> str:
+    # Driver messages span lines and may repeat the SQL; the first line says why.
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"database: {reason[0] if reason else exc.__class__.__name__}"
+
+
+@contextmanager
+def migrated(config: Settings | None = None) -> Iterator[Database]:
+    """The configured database at the newest schema; known failures end in one line."""
+    config = config or settings()
+    try:
+        db = Database.from_url(config.database_url)
+    except (SQLAlchemyError, ValueError) as exc:
+        fail(f"bad SCIMSRV_DATABASE_URL: {exc}")
+    try:
+        schema.upgrade(db.engine)
+        yield db
+    except (LicensingError, tokens.UnknownToken, tokens.AmbiguousToken) as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(_database_reason(exc))
+    finally:
+        db.dispose()
+
+
+def valid_tenant_id(tenant_id: str) -> str:
+    if not TENANT_ID.match(tenant_id):
+        fail(
+            f"invalid tenant id {tenant_id!r}: use 1-63 lower-case letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    return tenant_id
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations to SCIMSRV_DATABASE_URL."""
-    db = database()
-    schema.upgrade(db.engine)
-    typer.echo(f"database at revision {schema.current_revision(db.engine)}")
+    with migrated() as db:
+        typer.echo(f"database at revision {schema.current_revision(db.engine)}")
 
 
 @app.command()
@@ -39,12 +107,73 @@ def serve(
     workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
 ) -> None:
     """Apply pending migrations, then serve HTTP."""
-    settings = Settings()
-    schema.upgrade(database(settings).engine)
+    config = settings()
+    with migrated(config):
+        pass
     uvicorn.run(
         "scimsrv.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
+        host=host or config.host,
+        port=port or config.port,
+        workers=workers or config.workers,
         log_level="info",
     )
+
+
+@tenant_app.command("create")
+def tenant_create(
+    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id: [a-z0-9][a-z0-9-]*"),
+    name: str = typer.Option("", help="Customer name shown to operators."),
+) -> None:
+    """Create a tenant with the default license set; print its SCIM base URL."""
+    valid_tenant_id(tenant_id)
+    config = settings()
+    with migrated(config) as db, db.write() as session:
+        create_tenant(session, tenant_id, name, at=now())
+    typer.echo(config.tenant_base_url(tenant_id))
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants: id, SCIM base URL, name (tab-separated)."""
+    config = settings()
+    with migrated(config) as db, db.read() as session:
+        rows = session.execute(select(Tenant.tenant_id, Tenant.name).order_by(Tenant.tenant_id))
+        for tenant_id, name in rows:
+            typer.echo(f"{tenant_id}\t{config.tenant_base_url(tenant_id)}\t{name}")
+
+
+@token_app.command("issue")
+def token_issue(
+    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id."),
+    label: str = typer.Option("", help="What the token is for, e.g. 'entra'."),
+) -> None:
+    """Create a bearer token for tenant ID and print it; it is shown this once only."""
+    with migrated() as db, db.write() as session:
+        secret = tokens.issue(session, tenant_id, label=label, at=now())
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id.")) -> None:
+    """List tenant ID's tokens (never their secrets): id, prefix, created, revoked, label."""
+    with migrated() as db, db.read() as session:
+        get_tenant(session, tenant_id)
+        listed = tokens.list_tokens(session, tenant_id)
+    for info in listed:
+        revoked = info.revoked.isoformat(timespec="seconds") if info.revoked else "-"
+        created = info.created.isoformat(timespec="seconds")
+        typer.echo(f"{info.id}\t{info.prefix}\t{created}\t{revoked}\t{info.label}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id."),
+    prefix: str = typer.Argument(
+        ..., metavar="PREFIX", help="The token's prefix (or id) as `token list` shows it."
+    ),
+) -> None:
+    """Revoke one of tenant ID's tokens; requests with it are refused at once."""
+    with migrated() as db, db.write() as session:
+        get_tenant(session, tenant_id)
+        info = tokens.revoke(session, tenant_id, prefix, at=now())
+    typer.echo(f"revoked token {info.id} ({info.prefix})")

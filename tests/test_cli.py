@@ -1,0 +1,213 @@
+"""The ``scimsrv`` CLI end to end on a fresh SQLite file: any order works on a new machine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from licensing_core.db import Database
+from licensing_core.tables import ModuleLicense
+from scimsrv import schema, tokens
+from scimsrv.cli import app
+from scimsrv.models import ApiToken
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database_file(fresh_database_url) -> str:
+    return fresh_database_url("sqlite")
+
+
+@pytest.fixture
+def scimsrv(database_file):
+    """Run ``scimsrv ARGS`` against the fresh database; extra env may be given."""
+
+    def run(*args: str, **env: str | None):
+        environment = {
+            "SCIMSRV_DATABASE_URL": database_file,
+            "SCIMSRV_HOST": None,
+            "SCIMSRV_PORT": None,
+            "SCIMSRV_PUBLIC_URL": None,
+            **env,
+        }
+        return runner.invoke(app, list(args), env=environment)
+
+    return run
+
+
+def assert_one_line_failure(result, reason: str) -> None:
+    assert result.exit_code != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert reason in lines[0]
+
+
+def with_db(url: str):
+    return Database.from_url(url)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["tenant"],
+        ["tenant", "create"],
+        ["tenant", "list"],
+        ["token"],
+        ["token", "issue"],
+        ["token", "list"],
+        ["token", "revoke"],
+    ],
+)
+def test_every_command_has_help(args):
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.stdout
+
+
+def test_tenant_create_prints_base_url_and_installs_the_default_license_set(scimsrv, database_file):
+    result = scimsrv("tenant", "create", "acme", "--name", "Acme AS")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "http://127.0.0.1:8000/t/acme/scim/v2\n"
+    db = with_db(database_file)
+    try:
+        with db.read() as session:
+            modules = session.scalar(select(func.count()).where(ModuleLicense.tenant_id == "acme"))
+    finally:
+        db.dispose()
+    assert modules > 0
+
+
+def test_base_url_follows_host_port_and_public_url_settings(scimsrv):
+    result = scimsrv("tenant", "create", "acme", SCIMSRV_HOST="10.0.0.5", SCIMSRV_PORT="9000")
+    assert result.stdout == "http://10.0.0.5:9000/t/acme/scim/v2\n"
+    result = scimsrv("tenant", "list", SCIMSRV_PUBLIC_URL="https://scim.example.com/")
+    assert result.stdout.split("\t")[:2] == ["acme", "https://scim.example.com/t/acme/scim/v2"]
+
+
+def test_tenant_list_shows_every_tenant(scimsrv):
+    assert scimsrv("tenant", "list").stdout == ""
+    scimsrv("tenant", "create", "beta")
+    scimsrv("tenant", "create", "alpha", "--name", "Alpha Inc")
+    result = scimsrv("tenant", "list")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "alpha\thttp://127.0.0.1:8000/t/alpha/scim/v2\tAlpha Inc",
+        "beta\thttp://127.0.0.1:8000/t/beta/scim/v2\t",
+    ]
+
+
+def test_duplicate_tenant_fails_with_one_line(scimsrv):
+    scimsrv("tenant", "create", "acme")
+    assert_one_line_failure(scimsrv("tenant", "create", "acme"), "already exists")
+
+
+@pytest.mark.parametrize("bad", ["Acme", "-acme", "acme_1", "a" * 64, "acme/x", "ø"])
+def test_invalid_tenant_id_fails_with_one_line(scimsrv, bad):
+    assert_one_line_failure(scimsrv("tenant", "create", "--", bad), "invalid tenant id")
+
+
+def test_token_issue_prints_only_a_token_that_authenticates(scimsrv, database_file):
+    scimsrv("tenant", "create", "acme")
+    result = scimsrv("token", "issue", "acme", "--label", "entra")
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert result.stdout == secret + "\n"
+    assert len(secret) >= 43
+    db = with_db(database_file)
+    try:
+        with db.read() as session:
+            assert tokens.authenticate(session, "acme", secret)
+            stored = session.scalars(select(ApiToken.token_hash)).all()
+    finally:
+        db.dispose()
+    assert secret not in stored
+
+
+def test_token_list_shows_prefix_and_label_never_the_secret(scimsrv):
+    scimsrv("tenant", "create", "acme")
+    secret = scimsrv("token", "issue", "acme", "--label", "entra").stdout.strip()
+    result = scimsrv("token", "list", "acme")
+    assert result.exit_code == 0
+    [line] = result.stdout.splitlines()
+    token_id, prefix, _created, revoked, label = line.split("\t")
+    assert (token_id, prefix, revoked, label) == ("1", secret[: tokens.PREFIX_LENGTH], "-", "entra")
+    assert secret not in result.stdout
+
+
+def test_token_revoke_stops_the_token(scimsrv, database_file):
+    scimsrv("tenant", "create", "acme")
+    secret = scimsrv("token", "issue", "acme").stdout.strip()
+    result = scimsrv("token", "revoke", "acme", secret[: tokens.PREFIX_LENGTH])
+    assert result.exit_code == 0, result.output
+    db = with_db(database_file)
+    try:
+        with db.read() as session:
+            assert not tokens.authenticate(session, "acme", secret)
+    finally:
+        db.dispose()
+    assert scimsrv("token", "list", "acme").stdout.split("\t")[3] != "-"
+    assert_one_line_failure(
+        scimsrv("token", "revoke", "acme", secret[: tokens.PREFIX_LENGTH]), "no live token"
+    )
+
+
+def test_token_revoke_cannot_reach_another_tenants_token(scimsrv):
+    scimsrv("tenant", "create", "acme")
+    scimsrv("tenant", "create", "other")
+    secret = scimsrv("token", "issue", "other").stdout.strip()
+    result = scimsrv("token", "revoke", "acme", secret[: tokens.PREFIX_LENGTH])
+    assert_one_line_failure(result, "no live token")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["token", "issue", "ghost"],
+        ["token", "list", "ghost"],
+        ["token", "revoke", "ghost", "abcdefgh"],
+    ],
+)
+def test_token_commands_on_unknown_tenant_fail_with_one_line(scimsrv, args):
+    assert_one_line_failure(scimsrv(*args), "no tenant 'ghost'")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        ["tenant", "list"],
+        ["token", "issue", "ghost"],
+        ["token", "list", "ghost"],
+        ["tenant", "create", "acme"],
+    ],
+)
+def test_any_command_first_migrates_a_fresh_database(scimsrv, database_file, first):
+    scimsrv(*first)
+    db = with_db(database_file)
+    try:
+        assert schema.current_revision(db.engine) == schema.head_revision(db.engine)
+    finally:
+        db.dispose()
+
+
+def test_db_upgrade_reports_the_revision(scimsrv):
+    result = scimsrv("db", "upgrade")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("database at revision ")
+
+
+def test_unreachable_database_fails_with_one_line(scimsrv, tmp_path):
+    url = f"sqlite:///{tmp_path}/missing-dir/x.db"
+    assert_one_line_failure(scimsrv("tenant", "list", SCIMSRV_DATABASE_URL=url), "database")
+
+
+def test_bad_setting_fails_with_one_line(scimsrv):
+    result = scimsrv("tenant", "list", SCIMSRV_PORT="eighty")
+    assert_one_line_failure(result, "SCIMSRV_PORT")
