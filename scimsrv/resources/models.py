@@ -9,19 +9,33 @@ refuses.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import scim2_models
-from scim2_models import EnterpriseUser, Group, ScimPolicy
+from pydantic import Field
+from scim2_models import EnterpriseUser, Group, Reference, Required, ScimPolicy
 
 
 class Email(scim2_models.Email):
     value: str | None = None
 
 
+class Manager(scim2_models.Manager):
+    # RFC 7643 §4.3 marks $ref required; Entra ID and Okta send the id alone.
+    ref: Annotated[Reference["User"] | None, Required.false] = Field(  # noqa: F821, UP037
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+
+
+class Enterprise(EnterpriseUser):
+    manager: Manager | None = None
+
+
 class _User(scim2_models.User):
     emails: list[Email] | None = None
 
 
-UserResource = _User[EnterpriseUser]
+UserResource = _User[Enterprise]
 GroupResource = Group
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -6,6 +6,9 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from scimsrv.errors import ScimError
+from scimsrv.resources import groups, users
+
+ITEM_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 
 
 async def _not_yet(_request: Request) -> None:
@@ -15,12 +18,12 @@ async def _not_yet(_request: Request) -> None:
 def resource_routes() -> list[BaseRoute]:
     """Users, Groups, ``/.search`` and ``/Bulk``; the app mounts them behind auth."""
     return [
-        Route("/Users", _not_yet, methods=["GET", "POST"]),
-        Route("/Users/.search", _not_yet, methods=["POST"]),
-        Route("/Users/{id}", _not_yet, methods=["GET", "PUT", "PATCH", "DELETE"]),
-        Route("/Groups", _not_yet, methods=["GET", "POST"]),
-        Route("/Groups/.search", _not_yet, methods=["POST"]),
-        Route("/Groups/{id}", _not_yet, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Route("/Users", users.collection, methods=["GET", "POST"]),
+        Route("/Users/.search", users.search_endpoint, methods=["POST"]),
+        Route("/Users/{id}", users.item, methods=ITEM_METHODS),
+        Route("/Groups", groups.collection, methods=["GET", "POST"]),
+        Route("/Groups/.search", groups.search_endpoint, methods=["POST"]),
+        Route("/Groups/{id}", groups.item, methods=ITEM_METHODS),
         Route("/.search", _not_yet, methods=["POST"]),
         Route("/Bulk", _not_yet, methods=["POST"]),
     ]

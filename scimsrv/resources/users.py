@@ -1,0 +1,192 @@
+"""The /Users endpoints (RFC 7644 §3.3-§3.6): each write is one transaction.
+
+The ``create``/``replace``/``patch``/``delete`` functions take a session and
+a parsed body, so ``/Bulk`` runs exactly the same rules as the endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import Context, PatchOp, SCIMException
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from licensing_core.db import Database
+from scimsrv.errors import ScimError
+from scimsrv.http import read_json, scim_response
+from scimsrv.resources.listing import (
+    list_response,
+    page_size,
+    reject_unsupported,
+    response_parameters,
+    search_from_body,
+    search_from_query,
+)
+from scimsrv.resources.models import UserResource
+from scimsrv.resources.parsing import parse_resource, scim_error
+from scimsrv.resources.patch import apply_patch, parse_patch
+from scimsrv.resources.rendering import (
+    check_if_match,
+    not_modified,
+    resource_body,
+    resource_response,
+)
+from scimsrv.resources.storage import UserStore
+
+ENDPOINT = "Users"
+
+
+def _found(store: UserStore, user_id: str) -> Any:
+    user = store.get(user_id, lock=True)
+    if user is None:
+        raise ScimError(404, f"User {user_id} not found")
+    return user
+
+
+def create(session: Session, tenant_id: str, user: Any) -> Any:
+    """RFC 7644 §3.3: a new user (and its CRM associate); 409 on a taken userName."""
+    return UserStore(session, tenant_id).create(user)
+
+
+def replace(
+    session: Session, tenant_id: str, user_id: str, wanted: Any, if_match: str | None
+) -> Any:
+    """RFC 7644 §3.5.1: read-only attributes keep their values, immutable ones must match."""
+    store = UserStore(session, tenant_id)
+    current = _found(store, user_id)
+    check_if_match(if_match, current)
+    try:
+        changed = wanted.replace(current)
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error(exc) from exc
+    if not changed:
+        return current
+    return store.replace(user_id, wanted)
+
+
+def patch(
+    session: Session, tenant_id: str, user_id: str, operations: PatchOp, if_match: str | None
+) -> Any:
+    """RFC 7644 §3.5.2: every operation applies, or none does."""
+    store = UserStore(session, tenant_id)
+    user = _found(store, user_id)
+    check_if_match(if_match, user)
+    if not apply_patch(operations, user):
+        return user
+    return store.replace(user_id, user)
+
+
+def delete(session: Session, tenant_id: str, user_id: str, if_match: str | None) -> None:
+    store = UserStore(session, tenant_id)
+    check_if_match(if_match, _found(store, user_id))
+    store.delete(user_id)
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _tenant(request: Request) -> str:
+    return request.state.tenant_id
+
+
+async def create_endpoint(request: Request) -> Response:
+    params = response_parameters(request, UserResource)
+    user = parse_resource(await read_json(request), UserResource, Context.RESOURCE_CREATION_REQUEST)
+    with _db(request).write() as session:
+        created = create(session, _tenant(request), user)
+    return resource_response(
+        request, created, ENDPOINT, params, Context.RESOURCE_CREATION_RESPONSE, status=201
+    )
+
+
+async def get_endpoint(request: Request) -> Response:
+    params = response_parameters(request, UserResource)
+    user_id = request.path_params["id"]
+    with _db(request).read() as session:
+        user = UserStore(session, _tenant(request)).get(user_id)
+    if user is None:
+        raise ScimError(404, f"User {user_id} not found")
+    return not_modified(request, user) or resource_response(
+        request, user, ENDPOINT, params, Context.RESOURCE_QUERY_RESPONSE
+    )
+
+
+async def replace_endpoint(request: Request) -> Response:
+    params = response_parameters(request, UserResource)
+    wanted = parse_resource(
+        await read_json(request), UserResource, Context.RESOURCE_REPLACEMENT_REQUEST
+    )
+    with _db(request).write() as session:
+        user = replace(
+            session,
+            _tenant(request),
+            request.path_params["id"],
+            wanted,
+            request.headers.get("if-match"),
+        )
+    return resource_response(request, user, ENDPOINT, params, Context.RESOURCE_REPLACEMENT_RESPONSE)
+
+
+async def patch_endpoint(request: Request) -> Response:
+    params = response_parameters(request, UserResource)
+    operations = parse_patch(await read_json(request), UserResource)
+    with _db(request).write() as session:
+        user = patch(
+            session,
+            _tenant(request),
+            request.path_params["id"],
+            operations,
+            request.headers.get("if-match"),
+        )
+    return resource_response(request, user, ENDPOINT, params, Context.RESOURCE_PATCH_RESPONSE)
+
+
+async def delete_endpoint(request: Request) -> Response:
+    with _db(request).write() as session:
+        delete(
+            session, _tenant(request), request.path_params["id"], request.headers.get("if-match")
+        )
+    return Response(status_code=204)
+
+
+def _list(request: Request, search: Any) -> Response:
+    reject_unsupported(search)
+    with _db(request).read() as session:
+        page = UserStore(session, _tenant(request)).query(search, page_size(search))
+        resources = [
+            resource_body(request, user, ENDPOINT, search, Context.SEARCH_RESPONSE)
+            for user in page.resources
+        ]
+    start = None if search.cursor is not None else (search.start_index or 1)
+    return scim_response(list_response(resources, page.total, start, page.next_cursor))
+
+
+async def list_endpoint(request: Request) -> Response:
+    """RFC 7644 §3.4.2: no match is a 200 with an empty list, never a 404."""
+    return _list(request, search_from_query(request, UserResource))
+
+
+async def search_endpoint(request: Request) -> Response:
+    """RFC 7644 §3.4.3: POST /Users/.search."""
+    return _list(request, search_from_body(await read_json(request), UserResource))
+
+
+async def collection(request: Request) -> Response:
+    if request.method == "POST":
+        return await create_endpoint(request)
+    return await list_endpoint(request)
+
+
+async def item(request: Request) -> Response:
+    handlers = {
+        "GET": get_endpoint,
+        "HEAD": get_endpoint,
+        "PUT": replace_endpoint,
+        "PATCH": patch_endpoint,
+        "DELETE": delete_endpoint,
+    }
+    return await handlers[request.method](request)
