@@ -1,11 +1,14 @@
 """Service discovery endpoints (RFC 7644 §4; RFC 7643 §5-§7).
 
 ``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas`` describe
-what this service really does, built from scim2-models' standard User,
-EnterpriseUser and Group schemas. RFC 7644 §4 lets a service answer them
-anonymously; we do not: like everything under a tenant base URL they sit
-behind the tenant's bearer token (:mod:`scimsrv.auth`), so an unauthenticated
-caller cannot even learn that a tenant exists.
+what this service really does: the schemas are generated from the very
+scim2-models classes the resource endpoints parse with
+(:mod:`scimsrv.resources.models`), so they cannot drift apart.
+
+RFC 7644 §4 lets a service answer these anonymously; we choose not to: like
+everything under a tenant base URL they sit behind the tenant's bearer token
+(:mod:`scimsrv.auth`), so an unauthenticated caller cannot even learn that a
+tenant exists.
 """
 
 from __future__ import annotations
@@ -17,18 +20,15 @@ from scim2_models import (
     Bulk,
     ChangePassword,
     Context,
-    EnterpriseUser,
     ETag,
     Filter,
-    Group,
     ListResponse,
     Pagination,
     Patch,
     ResourceType,
-    ScimProvider,
+    Schema,
     ServiceProviderConfig,
     Sort,
-    User,
 )
 from scim2_models.resources.resource_type import SchemaExtension
 from starlette.requests import Request
@@ -37,6 +37,13 @@ from starlette.routing import BaseRoute, Route
 
 from scimsrv.errors import ScimError
 from scimsrv.http import MAX_PAYLOAD_BYTES, scim_response, tenant_base_url
+from scimsrv.resources.models import (
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    GroupResource,
+    UserResource,
+)
 
 BULK_MAX_OPERATIONS = 1000
 FILTER_MAX_RESULTS = 1000
@@ -44,11 +51,9 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 CURSOR_TIMEOUT_SECONDS = 3600
 
-# Entra ID puts this URN in a Group's ``schemas`` (DESIGN §4). It defines no
-# attribute we store, so it is accepted as an alias of the core Group schema
-# and never advertised in /Schemas or /ResourceTypes.
-ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
-GROUP_SCHEMA_ALIASES = frozenset({ENTRA_GROUP_SCHEMA})
+# The schema Entra ID lists on its Groups (resources.models.ENTRA_GROUP_SCHEMA)
+# defines no attribute: the resource endpoints accept it as an alias of the
+# core Group schema, and it is deliberately advertised nowhere here.
 
 SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     patch=Patch(supported=True),
@@ -84,24 +89,35 @@ USER_RESOURCE_TYPE = ResourceType(
     name="User",
     description="User Account",
     endpoint="/Users",
-    schema_=str(User.__schema__),
-    schema_extensions=[SchemaExtension(schema_=str(EnterpriseUser.__schema__), required=False)],
+    schema_=USER_SCHEMA,
+    schema_extensions=[SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False)],
 )
 GROUP_RESOURCE_TYPE = ResourceType(
     id="Group",
     name="Group",
     description="Group",
     endpoint="/Groups",
-    schema_=str(Group.__schema__),
+    schema_=GROUP_SCHEMA,
     schema_extensions=[],
 )
+RESOURCE_TYPES = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 
-# The whole service as scim2-models sees it; resource code may parse and
-# dump with it (``with PROVIDER: ...``) so both sides agree on the schemas.
-PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, Group],
-    resource_types=[USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE],
-    config=SERVICE_PROVIDER_CONFIG,
+
+def _schema_of(model: Any, name: str, description: str) -> Schema:
+    """The schema of a model we parse with, under its RFC 7643 §8.7.1 name."""
+    schema = model.to_schema()
+    schema.name = name
+    schema.description = description
+    return schema
+
+
+SCHEMAS = (
+    _schema_of(UserResource, "User", "User Account"),
+    *(
+        _schema_of(extension, "EnterpriseUser", "Enterprise User")
+        for extension in UserResource.__scim_extension_metadata__
+    ),
+    _schema_of(GroupResource, "Group", "Group"),
 )
 
 
@@ -111,8 +127,8 @@ def _dump(model: Any) -> dict[str, Any]:
 
 # Everything below is static; only meta.location depends on the request.
 _CONFIG = _dump(SERVICE_PROVIDER_CONFIG)
-_RESOURCE_TYPES = {str(rt.name): _dump(rt) for rt in PROVIDER.resource_types}
-_SCHEMAS = {str(schema.id).casefold(): _dump(schema) for schema in PROVIDER.schemas}
+_RESOURCE_TYPES = {str(rt.name): _dump(rt) for rt in RESOURCE_TYPES}
+_SCHEMAS = {str(schema.id).casefold(): _dump(schema) for schema in SCHEMAS}
 
 
 def _located(body: dict[str, Any], resource_type: str, location: str) -> dict[str, Any]:

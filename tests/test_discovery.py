@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 from licensing_core.tables import Tenant
 from scimsrv import tokens
 from scimsrv.app import create_app
-from scimsrv.discovery import ENTRA_GROUP_SCHEMA
 from scimsrv.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
 from scimsrv.http import MAX_PAYLOAD_BYTES
+from scimsrv.resources.models import ENTRA_GROUP_SCHEMA
 
 ORIGIN = "http://scim.test"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -117,6 +117,15 @@ def test_user_schema_describes_username_and_group_schema_members(tenant_client):
     group = get_ok(tenant_client, f"Schemas/{GROUP}")
     members = next(a for a in group["attributes"] if a["name"] == "members")
     assert members["multiValued"] is True
+
+
+def test_schemas_describe_what_the_endpoints_accept(tenant_client):
+    # IdPs send a manager by id alone; the schema must not claim $ref is required.
+    enterprise = get_ok(tenant_client, f"Schemas/{ENTERPRISE}")
+    assert enterprise["name"] == "EnterpriseUser"
+    manager = next(a for a in enterprise["attributes"] if a["name"] == "manager")
+    ref = next(a for a in manager["subAttributes"] if a["name"] == "$ref")
+    assert ref["required"] is False
 
 
 def test_entra_group_schema_is_not_advertised(tenant_client):
