@@ -37,6 +37,7 @@ class Seats:
     bought: int
     unrestricted: bool
     in_use: int
+    module_id: int
 
     @property
     def free(self) -> int | None:
@@ -76,6 +77,7 @@ def _seats(session: Session, tenant_id: str, *conditions) -> list[Seats]:
             ModuleLicense.license_number,
             ModuleLicense.unrestricted,
             in_use,
+            ModuleLicense.id,
         )
         .where(ModuleLicense.tenant_id == tenant_id, *conditions)
         .order_by(ModuleLicense.sort_order, ModuleLicense.id)
@@ -96,6 +98,29 @@ def plans_in_use(session: Session, tenant_id: str) -> list[Seats]:
         ModuleLicense.license_type == USER_LICENSE,
         ModuleLicense.extra_flags.op("&")(USER_PLAN_FLAG) == USER_PLAN_FLAG,
     )
+
+
+def seat_problems(session: Session, tenant_id: str) -> list[str]:
+    """Modules whose links exceed the seats bought, or disagree with the seat counter."""
+    counters = dict(
+        session.execute(
+            select(ModuleLicense.id, ModuleLicense.in_use).where(
+                ModuleLicense.tenant_id == tenant_id
+            )
+        ).all()
+    )
+    problems = []
+    for seats in _seats(session, tenant_id):
+        if counters[seats.module_id] != seats.in_use:
+            problems.append(
+                f"module {seats.module_name}: counter {counters[seats.module_id]}"
+                f" != {seats.in_use} in links"
+            )
+        if not seats.unrestricted and seats.in_use > seats.bought:
+            problems.append(
+                f"module {seats.module_name}: {seats.in_use} assigned > {seats.bought} bought"
+            )
+    return problems
 
 
 def billable_usage(session: Session, tenant_id: str) -> BillableUsage:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -248,4 +249,37 @@ class LedgerEntry(Base):
         Index("ix_license_ledger_tenant_at", "tenant_id", "at", "ledger_id"),
         Index("ix_license_ledger_tenant_assoc", "tenant_id", "assoc_id"),
         CheckConstraint("event IN ('grant', 'release')", name="event"),
+    )
+
+
+LICENSED = "licensed"
+PENDING = "pending"
+NO_PLAN = "none"
+
+
+class AssociatePlan(Base):
+    """Each associate's requested plans, the plans it was granted, and its state:
+    ``licensed`` (got everything), ``pending`` (waiting for seats, since
+    ``pending_since``; first waiting, first served) or ``none`` (no plan)."""
+
+    __tablename__ = "associate_plan"
+
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    associate_id: Mapped[int] = mapped_column(Integer)
+    requested: Mapped[str] = mapped_column(String(160), default="")
+    granted: Mapped[str] = mapped_column(String(160), default="")
+    state: Mapped[str] = mapped_column(String(8), default=NO_PLAN)
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "associate_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "associate_id"],
+            ["associate.tenant_id", "associate.associate_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_associate_plan_tenant_state", "tenant_id", "state", "pending_since"),
+        CheckConstraint("state IN ('licensed', 'pending', 'none')", name="state"),
     )

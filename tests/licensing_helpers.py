@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from licensing_core.counting import seat_problems
 from licensing_core.license_set import load_default
-from licensing_core.tables import Associate, LicenseAssocLink, ModuleLicense
+from licensing_core.tables import Associate, LicenseAssocLink
 from licensing_core.tenants import create_tenant
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -56,27 +57,4 @@ def current_links(session, tenant_id: str) -> dict[tuple[int, int], int]:
 
 def over_assigned(session, tenant_id: str) -> list[str]:
     """Modules whose links exceed the seats bought, or whose counter disagrees."""
-    used = (
-        select(func.coalesce(func.sum(LicenseAssocLink.license_number), 0))
-        .where(
-            LicenseAssocLink.tenant_id == tenant_id,
-            LicenseAssocLink.module_license_id == ModuleLicense.id,
-        )
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            ModuleLicense.module_name,
-            ModuleLicense.license_number,
-            ModuleLicense.unrestricted,
-            ModuleLicense.in_use,
-            used,
-        ).where(ModuleLicense.tenant_id == tenant_id)
-    )
-    bad = []
-    for name, bought, unrestricted, counter, in_links in rows:
-        if counter != in_links:
-            bad.append(f"{name}: counter {counter} != links {in_links}")
-        if not unrestricted and in_links > bought:
-            bad.append(f"{name}: {in_links} held > {bought} bought")
-    return bad
+    return seat_problems(session, tenant_id)
