@@ -8,6 +8,7 @@ including 404, 405 and unexpected failures, is a SCIM Error body with
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,8 @@ from scimsrv.settings import Settings
 
 TENANT_BASE = "/t/{tenant}/scim/v2"
 
+log = logging.getLogger("scimsrv")
+
 
 async def healthz(_request: Request) -> JSONResponse:
     """Liveness: the process answers."""
@@ -42,7 +45,10 @@ async def readyz(request: Request) -> JSONResponse:
         with db.read() as session:
             session.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready", never a 500
-        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        # The driver message may name hosts and users: log it, answer only its kind.
+        log.warning("readiness check failed: %s", exc)
+        detail = f"database unreachable ({exc.__class__.__name__})"
+        return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import typer
 import uvicorn
@@ -40,7 +41,7 @@ app.add_typer(token_app, name="token")
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Exit non-zero with a one-line reason."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code=1)
@@ -56,7 +57,6 @@ def settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {first['msg']}")
-        raise  # unreachable: fail() exits
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:
@@ -109,7 +109,7 @@ def serve(
     """Apply pending migrations, then serve HTTP."""
     config = settings()
     with migrated(config):
-        pass
+        pass  # each worker process opens its own engine on the migrated database
     uvicorn.run(
         "scimsrv.asgi:app",
         host=host or config.host,
