@@ -167,3 +167,21 @@ def test_user_groups_lists_the_groups_holding_each_user(db, tenant):
         a.id: [{"value": g.group.id, "display": "G", "type": "direct"}],
         b.id: [],
     }
+
+
+def test_email_addresses_in_directory_domains_are_kept_as_given(db, tenant):
+    with db.write() as session:
+        user = store.create_user(
+            session,
+            tenant,
+            {"userName": "t", "emails": [{"value": "Test.User@okta.local", "type": "work"}]},
+        )
+        found = store.list_users(
+            session,
+            tenant,
+            store.ListRequest(filter='emails[type eq "work"].value eq "test.user@okta.local"'),
+        )
+    assert store.user_to_resource(user)["emails"] == [
+        {"value": "Test.User@okta.local", "type": "work"}
+    ]
+    assert [row.id for row in found.rows] == [user.id]

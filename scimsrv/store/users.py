@@ -44,7 +44,10 @@ _NOT_IN_DOC = frozenset(
 
 
 def _user_columns(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = canonical(UserModel, attributes)
+    body, addresses = _set_aside_email_addresses(attributes)
+    data = canonical(UserModel, body)
+    for email, address in zip(data.get("emails", []), addresses, strict=False):
+        email["value"] = address
     user_name = data.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "userName is required (RFC 7643 §4.1.1)", "invalidValue")
@@ -57,6 +60,21 @@ def _user_columns(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     }
     doc = {key: value for key, value in data.items() if key not in _NOT_IN_DOC}
     return columns, doc
+
+
+def _set_aside_email_addresses(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The body with every email address swapped for a placeholder, and the
+    addresses. scim2-models' EmailStr refuses directory domains such as
+    ``okta.local`` that IdPs send; the address is kept as given instead."""
+    body = dict(attributes)
+    key = next((k for k in body if k.lower() == "emails"), None)
+    emails = body.get(key) if key else None
+    if not isinstance(emails, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("value"), str) and e["value"] for e in emails
+    ):
+        return body, []
+    body[key] = [{**e, "value": f"e{i}@example.com"} for i, e in enumerate(emails)]
+    return body, [e["value"] for e in emails]
 
 
 def _conflict(user_name: str) -> ScimError:
