@@ -158,14 +158,6 @@ def test_create_ignores_password_groups_id_and_meta_as_okta_and_entra_send_them(
     assert "password" not in api.get(f"/Users/{created['id']}").text
 
 
-BLOCKED_ON_STORE_EMAIL = pytest.mark.xfail(
-    strict=True,
-    reason="scimsrv.store canonical() validates with scim2-models' EmailStr, which refuses "
-    "okta.local; the resources layer accepts it (scimsrv.resources.models.Email)",
-)
-
-
-@BLOCKED_ON_STORE_EMAIL
 def test_create_accepts_directory_email_domains_such_as_dot_local(api):
     created = create_user(api, emails=[{"type": "work", "value": "test.user@okta.local"}])
     assert created["emails"][0]["value"] == "test.user@okta.local"
