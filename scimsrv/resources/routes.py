@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from scimsrv.errors import ScimError
-from scimsrv.resources import groups, users
+from scimsrv.resources import bulk, groups, users
 
 ITEM_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 
@@ -25,5 +25,5 @@ def resource_routes() -> list[BaseRoute]:
         Route("/Groups/.search", groups.search_endpoint, methods=["POST"]),
         Route("/Groups/{id}", groups.item, methods=ITEM_METHODS),
         Route("/.search", _not_yet, methods=["POST"]),
-        Route("/Bulk", _not_yet, methods=["POST"]),
+        Route("/Bulk", bulk.bulk_endpoint, methods=["POST"]),
     ]
