@@ -90,6 +90,11 @@ def login_licenses_bought(session: Session, tenant_id: str) -> list[Seats]:
     return _seats(session, tenant_id, ModuleLicense.module_name.in_(LOGIN_MODULES))
 
 
+def user_license_seats(session: Session, tenant_id: str) -> list[Seats]:
+    """Every user license (licenseType 3): bought and in use."""
+    return _seats(session, tenant_id, ModuleLicense.license_type == USER_LICENSE)
+
+
 def plans_in_use(session: Session, tenant_id: str) -> list[Seats]:
     """Approach 2: every user plan (extraFlags=1) with the licenses in use."""
     return _seats(

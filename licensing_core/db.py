@@ -81,6 +81,16 @@ class Database:
             yield session
 
     @contextmanager
+    def dry_run(self) -> Iterator[Session]:
+        """A write transaction that is always rolled back: "what would happen"."""
+        with self._sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         with self._read_sessions() as session, session.begin():
             yield session

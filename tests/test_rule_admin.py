@@ -1,0 +1,107 @@
+"""Rule management: ordered edits, a preview of plan changes and seat impact, and
+recompute of every user when a change is applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from scimsrv.errors import ScimError
+from scimsrv.rule_admin import RuleEditor
+from tests.provisioning_helpers import Directory
+
+
+def edit(d: Directory, action, apply=True):
+    if not apply:
+        with d.db.dry_run() as session:
+            editor = RuleEditor(session, d.tenant_id, at=d.clock)
+            return action(editor), editor.preview()
+    with d.change("rules changed") as (session, _prov):
+        editor = RuleEditor(session, d.tenant_id, at=d.clock)
+        result = action(editor)
+        preview = editor.preview()
+        editor.apply("rules changed")
+        return result, preview
+
+
+def test_added_rules_are_kept_in_position_order(db, tenant_id):
+    d = Directory(db, tenant_id)
+    edit(d, lambda e: e.add(scope="all", plans="Sales-Essentials", mode="if-not-set"))
+    edit(d, lambda e: e.add(scope="in-group", target="Support", plans="Service-Premium"))
+    edit(d, lambda e: e.add(scope="not-in-group", target="CRM", plans="", position=1))
+    with db.read() as session:
+        rules = RuleEditor(session, tenant_id, at=d.clock).rules()
+    assert [(r.position, r.scope) for r in rules] == [
+        (1, "not-in-group"),
+        (2, "all"),
+        (3, "in-group"),
+    ]
+
+
+def test_preview_lists_users_who_would_change_plan_and_the_seat_impact(db, tenant_id):
+    d = Directory(db, tenant_id, seats=1)
+    alice, bob = d.create_user("alice"), d.create_user("bob")
+    d.create_group("Support", [alice, bob])
+    _, preview = edit(
+        d,
+        lambda e: e.add(scope="in-group", target="support", plans="Service-Premium"),
+        apply=False,
+    )
+    assert sorted((c.user_name, c.before, c.after) for c in preview.changes) == [
+        ("alice", "", "Service-Premium"),
+        ("bob", "", "Service-Premium"),
+    ]
+    seats = {s.module_name: s for s in preview.seats}
+    assert (seats["service-premium"].in_use, seats["service-premium"].after) == (0, 2)
+    assert seats["service-premium"].short == 1
+    assert seats["user"].after == 2
+    # A preview without apply changes nothing.
+    assert d.state(alice) == ("none", "", "")
+
+
+def test_applying_a_rule_recomputes_every_user(db, tenant_id):
+    d = Directory(db, tenant_id, seats=1)
+    alice, bob = d.create_user("alice"), d.create_user("bob")
+    d.create_group("Support", [alice, bob])
+    edit(d, lambda e: e.add(scope="in-group", target="Support", plans="Service-Premium"))
+    states = sorted([d.state(alice)[0], d.state(bob)[0]])
+    assert states == ["licensed", "pending"]
+
+
+def test_disabling_moving_and_removing_rules_recompute_users(db, tenant_id):
+    d = Directory(db, tenant_id)
+    alice = d.create_user("alice")
+    rule, _ = edit(d, lambda e: e.add(scope="all", plans="Marketing-Essentials"))
+    assert d.state(alice)[1] == "Marketing-Essentials"
+    edit(d, lambda e: e.set_enabled(rule.id, False))
+    assert d.state(alice)[0] == "none"
+    edit(d, lambda e: e.set_enabled(rule.id, True))
+    clear, _ = edit(d, lambda e: e.add(scope="all", plans=""))
+    assert d.state(alice)[0] == "none"
+    edit(d, lambda e: e.move(clear.id, 1))
+    assert d.state(alice)[1] == "Marketing-Essentials"
+    edit(d, lambda e: e.remove(rule.id))
+    assert d.state(alice)[0] == "none"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scope": "everyone"}, "unknown scope"),
+        ({"scope": "in-group"}, "needs a group"),
+        ({"scope": "all", "plans": "Sales-Gold"}, "unknown plan"),
+        ({"scope": "all", "position": 7}, "position must be between"),
+    ],
+)
+def test_invalid_rule_edits_are_refused_and_change_nothing(db, tenant_id, kwargs, message):
+    d = Directory(db, tenant_id)
+    with pytest.raises(ScimError, match=message), db.write() as session:
+        RuleEditor(session, tenant_id, at=d.clock).add(**kwargs)
+    with db.read() as session:
+        assert RuleEditor(session, tenant_id, at=d.clock).rules() == []
+
+
+def test_editing_an_unknown_rule_is_a_404(db, tenant_id):
+    d = Directory(db, tenant_id)
+    with pytest.raises(ScimError) as error, db.write() as session:
+        RuleEditor(session, tenant_id, at=d.clock).move(999_999, 1)
+    assert error.value.status == 404
