@@ -37,6 +37,8 @@ from starlette.routing import BaseRoute, Route
 
 from scimsrv.errors import ScimError
 from scimsrv.http import MAX_PAYLOAD_BYTES, scim_response, tenant_base_url
+from scimsrv.resources.bulk import MAX_OPERATIONS as BULK_MAX_OPERATIONS
+from scimsrv.resources.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scimsrv.resources.models import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
@@ -45,10 +47,8 @@ from scimsrv.resources.models import (
     UserResource,
 )
 
-BULK_MAX_OPERATIONS = 1000
-FILTER_MAX_RESULTS = 1000
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
+# Cursors are stateless keyset positions (scimsrv.store.query) that never
+# expire, so promising an hour is true.
 CURSOR_TIMEOUT_SECONDS = 3600
 
 # The schema Entra ID lists on its Groups (resources.models.ENTRA_GROUP_SCHEMA)
@@ -60,7 +60,7 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     bulk=Bulk(
         supported=True, max_operations=BULK_MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES
     ),
-    filter=Filter(supported=True, max_results=FILTER_MAX_RESULTS),
+    filter=Filter(supported=True, max_results=MAX_PAGE_SIZE),
     change_password=ChangePassword(supported=False),
     sort=Sort(supported=True),
     etag=ETag(supported=True),
