@@ -15,8 +15,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from licensing_core import links
-from licensing_core.errors import InvalidSetInfo, LicensingError, UnknownModule
+from licensing_core import license_status, links
+from licensing_core.errors import (
+    InvalidSetInfo,
+    LicenseExpired,
+    LicenseInvalid,
+    LicensingError,
+    UnknownModule,
+)
 from licensing_core.links import HeldLink, Module
 from licensing_core.plans import NO_SELECTION, Combination, Plan, plan_for_module
 from licensing_core.setinfo import parse_set_info
@@ -66,20 +72,27 @@ class LicenseCatalog:
 
     def required(self, plan: Plan) -> list[Module]:
         """The plan's module and the modules it implies; raises a LicensingError
-        when the license set lacks one of them or its ``set=`` is malformed."""
+        when the license set lacks one of them, its ``set=`` is malformed or one
+        of them fails its signature (LicenseInvalid)."""
         plan_module = self.by_name.get(plan.module_name)
+        if plan_module is not None and plan_module.invalid:
+            raise LicenseInvalid(plan_module.name, plan_module.invalid)
         if plan_module is None or not plan_module.is_plan:
             raise UnknownModule(plan.module_name)
         names = parse_set_info(plan_module.extra_info)
         missing = [name for name in names if name not in self.by_name]
         if missing:
             raise UnknownModule(missing[0])
-        return [plan_module, *(self.by_name[name] for name in names)]
+        required = [plan_module, *(self.by_name[name] for name in names)]
+        for module in required:
+            if module.invalid:
+                raise LicenseInvalid(module.name, module.invalid)
+        return required
 
     def try_required(self, plan: Plan) -> list[Module] | None:
         try:
             return self.required(plan)
-        except (UnknownModule, InvalidSetInfo):
+        except (UnknownModule, InvalidSetInfo, LicenseInvalid):
             return None
 
 
@@ -96,6 +109,8 @@ class Assigner:
         self.at = at
         self.cause = cause
         self.catalog = LicenseCatalog(links.lock_user_licenses(session, tenant_id))
+        # Past the set's stop date every grant and release is refused (read-only).
+        self.expired = license_status.expired(session, tenant_id, at)
 
     def held(self, assoc_id: int) -> dict[int, HeldLink]:
         return links.held_links(self.session, self.tenant_id, assoc_id, self.catalog.modules)
@@ -121,9 +136,13 @@ class Assigner:
             try:
                 required = self.catalog.required(plan)
                 missing = [m for m in required if m.id not in held_ids]
+                if missing and self.expired:
+                    raise self.expired
                 links.grant(
                     self.session, self.tenant_id, assoc_id, missing, at=self.at, cause=self.cause
                 )
+            except LicenseExpired:
+                raise
             except LicensingError as exc:
                 module_name = getattr(exc, "module_name", plan.module_name)
                 refused.append(PlanRefusal(plan, str(exc), module_name))
@@ -153,6 +172,8 @@ class Assigner:
 
     def _release(self, assoc_id: int, held: dict[int, HeldLink], keep: set[int]) -> None:
         stale = [link for module_id, link in held.items() if module_id not in keep]
+        if stale and self.expired:
+            raise self.expired
         links.release(self.session, self.tenant_id, assoc_id, stale, at=self.at, cause=self.cause)
         for link in stale:
             del held[link.module.id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class LicensingError(Exception):
     """Base of every error the licensing core raises on purpose."""
@@ -35,6 +37,26 @@ class UnknownModule(LicensingError):
     def __init__(self, module_name: str) -> None:
         self.module_name = module_name
         super().__init__(f"the license set has no module {module_name!r}")
+
+
+class LicenseInvalid(LicensingError):
+    """A module whose license row (or whose set) fails its signature: it stops working."""
+
+    def __init__(self, module_name: str, problem: str) -> None:
+        self.module_name = module_name
+        self.problem = problem
+        super().__init__(f"license invalid: module {module_name!r}: {problem}")
+
+
+class LicenseExpired(LicensingError):
+    """The license set is past its stop date: licenses are read-only."""
+
+    def __init__(self, stopped: datetime) -> None:
+        self.stopped = stopped
+        super().__init__(
+            f"license expired: the license set stopped on {stopped.isoformat(sep=' ')}; "
+            "license assignments are read-only until a new license set is imported"
+        )
 
 
 class UnknownTenant(LicensingError, LookupError):

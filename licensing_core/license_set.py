@@ -45,6 +45,8 @@ class OwnerSpec:
     maintenance_to: datetime | None = None
     admin_warning_date: datetime | None = None
     next_check_date: datetime | None = None
+    # ``ed25519:<kid>:<base64>`` over the owner and its rows (licensing_core.signing).
+    signature: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class ModuleSpec:
     prerequisite_module: str = ""
     sort_order: int = 0
     unrestricted: bool = False
+    # ``ed25519:<kid>:<base64>`` over this row (licensing_core.signing).
+    signature: str = ""
 
     @property
     def is_plan(self) -> bool:
@@ -131,6 +135,7 @@ class LicenseSetSpec:
         case-insensitive). A hidden user license without its own number gets
         the sum of the seats of the plans that imply it. ``unrestricted`` makes
         every user license unrestricted; its number stays as computed (never 0).
+        The result is unsigned: changed seats would void the signatures.
         """
         # A plan row always has a number: _validate refuses one without.
         seats = {m.module_name: m.license_number or 0 for m in self.plan_modules}
@@ -153,9 +158,17 @@ class LicenseSetSpec:
                     license_number=number,
                     unrestricted=module.unrestricted
                     or (unrestricted and module.license_type == USER_LICENSE),
+                    signature="",
                 )
             )
-        return dataclasses.replace(self, modules=tuple(modules))
+        return dataclasses.replace(
+            self, owner=dataclasses.replace(self.owner, signature=""), modules=tuple(modules)
+        )
+
+    @property
+    def signed(self) -> bool:
+        """Whether the owner carries a signature (not whether it verifies)."""
+        return bool(self.owner.signature)
 
 
 def _checked_plan_seats(spec: LicenseSetSpec, plan_seats: Mapping[str, int]) -> dict[Plan, int]:
@@ -271,6 +284,7 @@ _OWNER_TEXT = {
     "ownerDescription": "owner_description",
     "companyName": "company_name",
     "serialNumber": "serial_number",
+    "signature": "signature",
 }
 _OWNER_DATES = {
     "expiration": "expiration",
@@ -292,6 +306,7 @@ _MODULE_FIELDS = {
     "extraInfo": "extra_info",
     "prerequisiteModule": "prerequisite_module",
     "sortOrder": "sort_order",
+    "signature": "signature",
 }
 
 
@@ -319,6 +334,25 @@ def load_default() -> LicenseSetSpec:
     """The license set a new tenant gets (``data/default_license_set.json``)."""
     path = resources.files("licensing_core").joinpath("data", "default_license_set.json")
     return parse_license_set(json.loads(path.read_text(encoding="utf-8")))
+
+
+def license_set_to_json(spec: LicenseSetSpec) -> dict[str, Any]:
+    """The JSON shape ``parse_license_set`` reads, signatures included (its inverse)."""
+    owner: dict[str, Any] = {key: getattr(spec.owner, attr) for key, attr in _OWNER_TEXT.items()}
+    for key, attr in _OWNER_DATES.items():
+        value = getattr(spec.owner, attr)
+        owner[key] = None if value is None else value.isoformat()
+    if not owner["signature"]:
+        del owner["signature"]
+    modules = []
+    for module in spec.modules:
+        raw = {key: getattr(module, attr) for key, attr in _MODULE_FIELDS.items()}
+        if raw["licenseNumber"] is None:
+            del raw["licenseNumber"]
+        if not raw["signature"]:
+            del raw["signature"]
+        modules.append(raw)
+    return {"format": spec.format, "owner": owner, "modules": modules}
 
 
 def _parse_owner(raw: Any) -> OwnerSpec:

@@ -25,6 +25,7 @@ from licensing_core.tables import (
     LicenseAssocLink,
     ModuleLicense,
 )
+from licensing_core.verification import verify_tenant
 
 _module = ModuleLicense.__table__
 _link = LicenseAssocLink.__table__
@@ -41,6 +42,9 @@ class Module:
     license_number: int
     unrestricted: bool
     extra_info: str
+    # Why the row does not work ("" when its signatures hold): a module whose
+    # row or set fails verification is never granted (licensing_core.verification).
+    invalid: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,20 @@ def lock_user_licenses(session: Session, tenant_id: str) -> list[Module]:
     Locking all of them up front, always in the same order, means the
     transactions that change a tenant's links queue behind each other instead
     of deadlocking (PostgreSQL ``FOR UPDATE``; SQLite's write transactions
-    already hold the database lock).
+    already hold the database lock). Each row is verified against the
+    trusted keys before use; see ``Module.invalid``.
     """
-    rows = session.execute(
-        select(ModuleLicense)
-        .where(ModuleLicense.tenant_id == tenant_id, ModuleLicense.license_type == USER_LICENSE)
-        .order_by(ModuleLicense.id)
-        .with_for_update()
-    ).scalars()
+    rows = (
+        session.execute(
+            select(ModuleLicense)
+            .where(ModuleLicense.tenant_id == tenant_id, ModuleLicense.license_type == USER_LICENSE)
+            .order_by(ModuleLicense.id)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+    problems = verify_tenant(session, tenant_id).row_problems if rows else {}
     return [
         Module(
             id=row.id,
@@ -75,6 +85,7 @@ def lock_user_licenses(session: Session, tenant_id: str) -> list[Module]:
             license_number=row.license_number,
             unrestricted=row.unrestricted,
             extra_info=row.extra_info,
+            invalid=problems.get(row.id, ""),
         )
         for row in rows
     ]

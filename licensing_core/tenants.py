@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensing_core import signing
 from licensing_core.errors import LicensingError, UnknownTenant
 from licensing_core.license_set import LicenseSetSpec, load_default
 from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
@@ -24,13 +25,22 @@ def create_tenant(
     at: datetime,
     license_set: LicenseSetSpec | None = None,
 ) -> Tenant:
-    """Create a tenant with ``license_set`` (default: the default set, 10 seats a plan)."""
+    """Create a tenant with ``license_set`` (default: the default set, 10 seats a plan).
+
+    An unsigned set is signed here with the built-in TEST key (DEMO ONLY, see
+    :mod:`licensing_core.signing`) so a fresh tenant verifies out of the box
+    wherever the test key is trusted; production tenants get a vendor-signed
+    set through ``scimsrv license import``.
+    """
     if session.get(Tenant, tenant_id) is not None:
         raise TenantExists(f"tenant {tenant_id!r} already exists")
     tenant = Tenant(tenant_id=tenant_id, name=name, registered=at)
     session.add(tenant)
     session.flush()
-    install_license_set(session, tenant_id, license_set or load_default().with_seats(), at=at)
+    spec = license_set or load_default().with_seats()
+    if not spec.signed:
+        spec = signing.sign_license_set(spec, signing.test_signing_key())
+    install_license_set(session, tenant_id, spec, at=at)
     return tenant
 
 
@@ -46,7 +56,8 @@ def install_license_set(
 ) -> ModuleOwner:
     """Write the owner row and one modulelicense row per module of ``spec``.
 
-    ``spec`` must have concrete seat counts (``LicenseSetSpec.with_seats``).
+    ``spec`` must have concrete seat counts (``LicenseSetSpec.with_seats``);
+    its signatures are written as they are (verification happens on use).
     """
     owner = spec.owner
     row = ModuleOwner(
@@ -60,6 +71,8 @@ def install_license_set(
         maintenance_to=owner.maintenance_to,
         admin_warning_date=owner.admin_warning_date,
         next_check_date=owner.next_check_date,
+        signature=owner.signature,
+        signed_public_key=signing.signed_key_label(owner.signature),
         registered=at,
     )
     session.add(row)
@@ -79,6 +92,7 @@ def install_license_set(
             extra_info=module.extra_info,
             sort_order=module.sort_order,
             prerequisite_module=module.prerequisite_module,
+            signature=module.signature,
             registered=at,
         )
         for module in spec.modules
