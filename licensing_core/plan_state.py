@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from licensing_core.assignment import Assigner, AssignmentResult
 from licensing_core.plans import NO_SELECTION, Combination
-from licensing_core.tables import LICENSED, NO_PLAN, PENDING, AssociatePlan
+from licensing_core.tables import LICENSED, NO_PLAN, PENDING, AssociatePlan, PlanStateLog
 
 
 class PlanBook:
@@ -92,6 +92,8 @@ class PlanBook:
         # Links are only ever written through this book, so no grant means no link.
         if state is not None and state.granted:
             self.seats_freed |= self.assigner.release_all(assoc_id).changed
+        if state is not None and state.state != NO_PLAN:
+            self._log(assoc_id, NO_PLAN, "", "deleted")
         self.session.execute(
             delete(AssociatePlan).where(
                 AssociatePlan.tenant_id == self.tenant_id, AssociatePlan.associate_id == assoc_id
@@ -117,6 +119,7 @@ class PlanBook:
         if state is None:
             state = AssociatePlan(tenant_id=self.tenant_id, associate_id=assoc_id)
             self.session.add(state)
+        before = (state.state or NO_PLAN, state.requested or "", state.reason or "")
         if status == PENDING and state.state != PENDING:
             state.pending_since = self.at
         elif status != PENDING:
@@ -126,6 +129,24 @@ class PlanBook:
         state.state = status
         state.reason = reason[:255]
         state.updated = self.at
+        if before != (state.state, state.requested, state.reason):
+            self._log(assoc_id, status, wanted.name, reason)
+
+    def _log(self, assoc_id: int, status: str, requested: str, reason: str) -> None:
+        # Appended, never updated: usage reports replay it for past periods.
+        self.session.execute(
+            insert(PlanStateLog.__table__),
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "at": self.at,
+                    "associate_id": assoc_id,
+                    "state": status,
+                    "requested": requested,
+                    "reason": reason[:255],
+                }
+            ],
+        )
 
 
 def _chunks(items: list, size: int = 500):

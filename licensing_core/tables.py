@@ -283,3 +283,28 @@ class AssociatePlan(Base):
         Index("ix_associate_plan_tenant_state", "tenant_id", "state", "pending_since"),
         CheckConstraint("state IN ('licensed', 'pending', 'none')", name="state"),
     )
+
+
+class PlanStateLog(Base):
+    """Append-only history of :class:`AssociatePlan` states, written in the same
+    transaction by :class:`licensing_core.plan_state.PlanBook`.
+
+    The license ledger records only links; this log makes "who was waiting for
+    seats when" reproducible for past periods. Rows are never updated or deleted.
+    """
+
+    __tablename__ = "plan_state_log"
+
+    id: Mapped[int] = mapped_column("log_id", BigId, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    associate_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8))
+    requested: Mapped[str] = mapped_column(String(160), default="")
+    reason: Mapped[str] = mapped_column(String(255), default="")
+
+    __table_args__ = (
+        Index("ix_plan_state_log_tenant_at", "tenant_id", "at", "log_id"),
+        Index("ix_plan_state_log_tenant_assoc", "tenant_id", "associate_id", "at"),
+        CheckConstraint("state IN ('licensed', 'pending', 'none')", name="state"),
+    )
