@@ -14,10 +14,11 @@ What is signed (DESIGN.md §1, seed "Signering av lisenser"):
   its own fields and dates and, in ``sortOrder`` order, one entry per row
   with a non-zero amount: moduleName, moduleVersion, sortOrder and the
   SHA-256 of the row's signature. Hashing the row *signatures* (which bind
-  each row's content) means that a row whose content was touched fails its
-  own signature and stops working alone, while a row that was removed,
-  added, reordered or swapped for a validly signed row of another set
-  breaks the owner signature and with it the whole set.
+  each row's content) means that a row whose content (description, type,
+  amount, flags, ...) was touched fails its own signature and stops working
+  alone, while a row that was removed, added, renamed, reordered or whose
+  signature was swapped (say for a validly signed row of another set) breaks
+  the owner signature and with it the whole set.
 
 A signature reads ``ed25519:<kid>:<base64 signature>``; ``kid`` is the first
 16 hex digits of the SHA-256 of the raw public key, so the vendor can rotate
@@ -346,7 +347,7 @@ class KeyRing:
             _verified[digest] = verdict
             if verdict and kid == test_key_id() and payload.startswith(OWNER_FORMAT.encode()):
                 log.warning("!!! %s !!!", TEST_KEY_WARNING)
-        return "" if verdict else "signature does not verify (the row was changed)"
+        return "" if verdict else "signature does not verify (signed fields were changed)"
 
 
 def configured_keyring(environ: Mapping[str, str] | None = None) -> KeyRing:
