@@ -83,8 +83,11 @@ class PlanBook:
         return results
 
     def finish(self) -> dict[int, AssignmentResult]:
-        """Serve the queue if this transaction freed seats; call once at the end."""
-        return self.serve_pending() if self.seats_freed else {}
+        """Serve the queue if seats were freed since the last call; call after each change."""
+        if not self.seats_freed:
+            return {}
+        self.seats_freed = False
+        return self.serve_pending()
 
     def forget(self, assoc_id: int) -> None:
         """Release everything of an associate about to be deleted and drop its state."""

@@ -1,7 +1,8 @@
 """The ASGI application factory: every route in one place.
 
 Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3),
-behind :class:`scimsrv.auth.TenantAuth`. Every error the service answers,
+behind :class:`scimsrv.auth.TenantAuth`; the operators' admin API under
+``/admin/v1``, behind :class:`scimsrv.admin_api.OperatorAuth`. Every error the service answers,
 including 404, 405 and unexpected failures, is a SCIM Error body with
 ``application/scim+json`` (RFC 7644 §3.12).
 """
@@ -9,8 +10,9 @@ including 404, 405 and unexpected failures, is a SCIM Error body with
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -21,14 +23,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from licensing_core.db import Database
+from licensing_core.errors import LicensingError
+from scimsrv.admin_api import OperatorAuth, admin_routes
 from scimsrv.auth import TenantAuth
 from scimsrv.discovery import discovery_routes
-from scimsrv.errors import ScimError, error_response
+from scimsrv.errors import ScimError, domain_error, error_response
 from scimsrv.middleware import ScimServerErrors
 from scimsrv.resources.routes import resource_routes
 from scimsrv.settings import Settings
 
 TENANT_BASE = "/t/{tenant}/scim/v2"
+ADMIN_BASE = "/admin/v1"
 
 log = logging.getLogger("scimsrv")
 
@@ -57,6 +62,11 @@ async def scim_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+async def licensing_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LicensingError)
+    return error_response(domain_error(exc))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (unknown path, wrong method) as SCIM errors; keeps ``Allow``."""
     assert isinstance(exc, HTTPException)
@@ -64,7 +74,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(ScimError(exc.status_code, detail), headers=exc.headers)
 
 
-def create_app(db: Database | None = None, settings: Settings | None = None) -> Starlette:
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def create_app(
+    db: Database | None = None,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Starlette:
+    """The app; ``clock`` (naive UTC) stamps every write, so tests can control time."""
     settings = settings or Settings()
     database = db or Database.from_url(settings.database_url)
 
@@ -83,11 +102,17 @@ def create_app(db: Database | None = None, settings: Settings | None = None) -> 
                 routes=[*discovery_routes(), *resource_routes()],
                 middleware=[Middleware(TenantAuth)],
             ),
+            Mount(ADMIN_BASE, routes=admin_routes(), middleware=[Middleware(OperatorAuth)]),
         ],
         middleware=[Middleware(ScimServerErrors)],
-        exception_handlers={ScimError: scim_error, HTTPException: http_error},
+        exception_handlers={
+            ScimError: scim_error,
+            LicensingError: licensing_error,
+            HTTPException: http_error,
+        },
         lifespan=lifespan,
     )
     app.state.db = database
+    app.state.clock = clock
     app.state.settings = settings
     return app

@@ -3,7 +3,7 @@
 ``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas`` describe
 what this service really does: the schemas are generated from the very
 scim2-models classes the resource endpoints parse with
-(:mod:`scimsrv.resources.models`), so they cannot drift apart.
+(:mod:`scimsrv.resource_models`), so they cannot drift apart.
 
 RFC 7644 §4 lets a service answer these anonymously; we choose not to: like
 everything under a tenant base URL they sit behind the tenant's bearer token
@@ -37,15 +37,16 @@ from starlette.routing import BaseRoute, Route
 
 from scimsrv.errors import ScimError
 from scimsrv.http import MAX_PAYLOAD_BYTES, scim_response, tenant_base_url
-from scimsrv.resources.bulk import MAX_OPERATIONS as BULK_MAX_OPERATIONS
-from scimsrv.resources.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from scimsrv.resources.models import (
+from scimsrv.resource_models import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
+    LICENSING_SCHEMA,
     USER_SCHEMA,
     GroupResource,
     UserResource,
 )
+from scimsrv.resources.bulk import MAX_OPERATIONS as BULK_MAX_OPERATIONS
+from scimsrv.resources.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 # Cursors are stateless keyset positions (scimsrv.store.query) that never
 # expire, so promising an hour is true.
@@ -90,7 +91,10 @@ USER_RESOURCE_TYPE = ResourceType(
     description="User Account",
     endpoint="/Users",
     schema_=USER_SCHEMA,
-    schema_extensions=[SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False)],
+    schema_extensions=[
+        SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False),
+        SchemaExtension(schema_=LICENSING_SCHEMA, required=False),
+    ],
 )
 GROUP_RESOURCE_TYPE = ResourceType(
     id="Group",
@@ -111,10 +115,15 @@ def _schema_of(model: Any, name: str, description: str) -> Schema:
     return schema
 
 
+EXTENSION_NAMES = {
+    ENTERPRISE_SCHEMA: ("EnterpriseUser", "Enterprise User"),
+    LICENSING_SCHEMA: ("Licensing", "The CRM plans and licenses of the user (read-only)"),
+}
+
 SCHEMAS = (
     _schema_of(UserResource, "User", "User Account"),
     *(
-        _schema_of(extension, "EnterpriseUser", "Enterprise User")
+        _schema_of(extension, *EXTENSION_NAMES[extension.__schema__])
         for extension in UserResource.__scim_extension_metadata__
     ),
     _schema_of(GroupResource, "Group", "Group"),

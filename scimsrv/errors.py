@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from licensing_core.errors import InvalidCombination, LicensingError, UnknownTenant
+
 SCIM_CONTENT_TYPE = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -32,3 +34,12 @@ def error_response(error: ScimError, headers: dict[str, str] | None = None) -> J
         media_type=SCIM_CONTENT_TYPE,
         headers=headers,
     )
+
+
+def domain_error(exc: LicensingError) -> ScimError:
+    """The SCIM error for a licensing-core error that reached the HTTP edge."""
+    if isinstance(exc, UnknownTenant):
+        return ScimError(404, str(exc))
+    if isinstance(exc, InvalidCombination):
+        return ScimError(400, str(exc), "invalidValue")
+    return ScimError(409, str(exc))

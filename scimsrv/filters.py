@@ -26,12 +26,12 @@ on the connection by :func:`prepare_connection`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from inspect import isclass
 from typing import Any
 
-from scim2_models import BaseModel, EnterpriseUser, Extension, Group, ScimFilter, User
+from scim2_models import BaseModel, Extension, Group, ScimFilter
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
     AttributeBinding,
@@ -60,7 +60,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from licensing_core.tables import (
+    NO_PLAN,
+    USER_PLAN_FLAG,
+    AssociatePlan,
+    LicenseAssocLink,
+    ModuleLicense,
+)
 from scimsrv.errors import ScimError
+from scimsrv.resource_models import LICENSING_SCHEMA, UserResource
 from scimsrv.scim_tables import Document, GroupMember, ScimGroup, ScimUser
 
 INVALID_FILTER = "invalidFilter"
@@ -69,7 +77,7 @@ INVALID_VALUE = "invalidValue"
 ASCENDING = "ascending"
 DESCENDING = "descending"
 
-UserModel = User[EnterpriseUser]
+UserModel = UserResource
 
 # Kinds of compared values.
 STRING = "string"
@@ -248,6 +256,8 @@ class _ResourceScope(_Scope):
             return self.spec.columns[key]
         if core and binding.field_name == self.spec.membership_attr:
             return self.spec.membership(self.dialect, binding)
+        if not core and binding.model.__schema__ in self.spec.computed:
+            return self.spec.computed[binding.model.__schema__](binding)
         if binding.is_multivalued:
             return self._json_many(binding)
         if binding.field_name == "meta":
@@ -377,6 +387,61 @@ def _user_groups(dialect: _Dialect, binding: AttributeBinding) -> Many:
     return Many(build, _sub_name(binding), binding.urn)
 
 
+def _plan_state(attribute) -> ColumnElement:
+    """The user's value of one associate_plan column (NULL when it has no row)."""
+    return (
+        select(attribute)
+        .where(
+            AssociatePlan.tenant_id == ScimUser.tenant_id,
+            AssociatePlan.associate_id == ScimUser.associate_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def _held_modules(binding: AttributeBinding, plans_only: bool) -> Many:
+    """Modules the user holds links to: ``licenses`` (all), ``basePlans`` (plans)."""
+
+    def build(predicate):
+        link = aliased(LicenseAssocLink)
+        module = aliased(ModuleLicense)
+        # Plan names fold to their module code names ("Sales-Premium" -> "sales-premium").
+        value = Operand(module.module_name, STRING, case_exact=not plans_only, prefolded=plans_only)
+        conditions = [
+            link.tenant_id == ScimUser.tenant_id,
+            link.assoc_id == ScimUser.associate_id,
+            predicate(_MembershipScope({"value": value}, binding.urn)),
+        ]
+        if plans_only:
+            conditions.append(module.extra_flags.op("&")(USER_PLAN_FLAG) == USER_PLAN_FLAG)
+        return exists(
+            select(literal(1))
+            .select_from(link)
+            .join(
+                module,
+                and_(module.tenant_id == link.tenant_id, module.id == link.module_license_id),
+            )
+            .where(*conditions)
+        )
+
+    return Many(build, None, binding.urn)
+
+
+def _licensing(binding: AttributeBinding) -> Operand | Many:
+    """The read-only licensing extension, computed from plan state and links."""
+    name = binding.field_name
+    if name == "state":
+        return Operand(func.coalesce(_plan_state(AssociatePlan.state), NO_PLAN), STRING)
+    if name in ("plan_combination", "requested_plans", "reason"):
+        attribute = {
+            "plan_combination": AssociatePlan.granted,
+            "requested_plans": AssociatePlan.requested,
+            "reason": AssociatePlan.reason,
+        }[name]
+        return Operand(func.nullif(_plan_state(attribute), ""), STRING)
+    return _held_modules(binding, plans_only=name == "base_plans")
+
+
 def _sub_name(binding: AttributeBinding) -> str | None:
     if binding.sub_field_name is None:
         return None
@@ -394,6 +459,7 @@ class ResourceSpec:
     membership_attr: str
     membership: Callable[[_Dialect, AttributeBinding], Many]
     unfilterable: frozenset[str]
+    computed: dict[str, Callable[[AttributeBinding], Operand | Many]] = field(default_factory=dict)
 
 
 USERS = ResourceSpec(
@@ -413,6 +479,7 @@ USERS = ResourceSpec(
     membership_attr="groups",
     membership=_user_groups,
     unfilterable=frozenset({"password", "schemas"}),
+    computed={LICENSING_SCHEMA: _licensing},
 )
 
 GROUPS = ResourceSpec(

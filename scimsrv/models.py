@@ -23,7 +23,8 @@ metadata = Base.metadata
 
 
 class ApiToken(Base):
-    """A tenant's bearer token, stored only as the SHA-256 of its secret.
+    """A bearer token, stored only as the SHA-256 of its secret: a tenant's
+    (SCIM API of that tenant) or, with no tenant, an operator's (admin API).
 
     Tokens are 256-bit random strings, so a fast hash is enough: there is
     nothing to brute-force. ``prefix`` (the first characters) lets an
@@ -33,7 +34,9 @@ class ApiToken(Base):
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column("token_id", Integer, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.tenant_id", ondelete="CASCADE"))
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenant.tenant_id", ondelete="CASCADE")
+    )
     token_hash: Mapped[str] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(255), default="")
@@ -91,21 +94,3 @@ class PlanRule(Base):
         CheckConstraint("target_by IN ('displayName', 'externalId')", name="target_by"),
         CheckConstraint("mode IN ('always', 'if-not-set')", name="mode"),
     )
-
-
-class OperatorToken(Base):
-    """A bearer token of the vendor's operators for the admin API (all tenants).
-
-    Stored like tenant tokens: only the SHA-256 of a 256-bit secret.
-    """
-
-    __tablename__ = "operator_token"
-
-    id: Mapped[int] = mapped_column("token_id", Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64))
-    prefix: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(255), default="")
-    created: Mapped[datetime] = mapped_column(DateTime)
-    revoked: Mapped[datetime | None] = mapped_column(DateTime)
-
-    __table_args__ = (UniqueConstraint("token_hash"),)

@@ -84,6 +84,7 @@ class Provisioner:
     def __init__(self, session: Session, tenant_id: str, *, at: datetime, cause: str) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.at = at
         self.book = PlanBook(session, tenant_id, at=at, cause=cause)
         self._rules: list[Rule] | None = None
 

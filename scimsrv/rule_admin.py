@@ -240,3 +240,24 @@ class RuleEditor:
                 )
             ).scalars()
         )
+
+
+def preview_view(preview: Preview) -> dict:
+    """The preview as JSON: users who would change plan and seats per module."""
+    return {
+        "changes": [
+            {"userId": c.user_id, "userName": c.user_name, "before": c.before, "after": c.after}
+            for c in preview.changes
+        ],
+        "seats": [
+            {
+                "module": s.module_name,
+                "bought": s.bought,
+                "unrestricted": s.unrestricted,
+                "inUse": s.in_use,
+                "after": s.after,
+                "short": s.short,
+            }
+            for s in preview.seats
+        ],
+    }

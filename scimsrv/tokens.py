@@ -1,4 +1,8 @@
-"""Tenant bearer tokens: issue, list, revoke, authenticate.
+"""Bearer tokens: issue, list, revoke, authenticate.
+
+A tenant's token reaches that tenant's SCIM API only; an operator token
+(stored with no tenant, passed around here as ``tenant_id=None``) reaches
+the admin API of every tenant and no SCIM API.
 
 A token is 256 random bits (``secrets.token_urlsafe(32)``) shown once when
 issued; the database keeps only its SHA-256, a short display prefix and a
@@ -51,9 +55,17 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue(session: Session, tenant_id: str, label: str = "", at: datetime | None = None) -> str:
-    """Create a token for ``tenant_id`` and return its secret (the only time it is seen)."""
-    if session.get(Tenant, tenant_id) is None:
+def _owner(tenant_id: str | None):
+    """The condition selecting tokens of ``tenant_id`` (operator tokens for None)."""
+    return ApiToken.tenant_id.is_(None) if tenant_id is None else ApiToken.tenant_id == tenant_id
+
+
+def issue(
+    session: Session, tenant_id: str | None, label: str = "", at: datetime | None = None
+) -> str:
+    """Create a token for ``tenant_id`` (None: an operator token) and return its
+    secret (the only time it is seen)."""
+    if tenant_id is not None and session.get(Tenant, tenant_id) is None:
         raise UnknownTenant(f"no tenant {tenant_id!r}")
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -69,16 +81,14 @@ def issue(session: Session, tenant_id: str, label: str = "", at: datetime | None
     return secret
 
 
-def list_tokens(session: Session, tenant_id: str) -> list[TokenInfo]:
-    """The tenant's tokens, oldest first, revoked ones included."""
-    rows = session.scalars(
-        select(ApiToken).where(ApiToken.tenant_id == tenant_id).order_by(ApiToken.id)
-    )
+def list_tokens(session: Session, tenant_id: str | None) -> list[TokenInfo]:
+    """The tenant's (or the operators') tokens, oldest first, revoked ones included."""
+    rows = session.scalars(select(ApiToken).where(_owner(tenant_id)).order_by(ApiToken.id))
     return [TokenInfo(t.id, t.prefix, t.label, t.created, t.revoked) for t in rows]
 
 
 def revoke(
-    session: Session, tenant_id: str, key: str | int, at: datetime | None = None
+    session: Session, tenant_id: str | None, key: str | int, at: datetime | None = None
 ) -> TokenInfo:
     """Revoke the tenant's live token whose prefix (or id) is ``key``.
 
@@ -91,13 +101,12 @@ def revoke(
         condition = or_(condition, ApiToken.id == int(key_text))
     matches = list(
         session.scalars(
-            select(ApiToken).where(
-                ApiToken.tenant_id == tenant_id, ApiToken.revoked.is_(None), condition
-            )
+            select(ApiToken).where(_owner(tenant_id), ApiToken.revoked.is_(None), condition)
         )
     )
     if not matches:
-        raise UnknownToken(f"tenant {tenant_id!r} has no live token {key_text!r}")
+        owner = "operators have" if tenant_id is None else f"tenant {tenant_id!r} has"
+        raise UnknownToken(f"{owner} no live token {key_text!r}")
     if len(matches) > 1:
         raise AmbiguousToken(f"{key_text!r} matches {len(matches)} tokens; use the token id")
     token = matches[0]
@@ -106,8 +115,9 @@ def revoke(
     return TokenInfo(token.id, token.prefix, token.label, token.created, token.revoked)
 
 
-def authenticate(session: Session, tenant_id: str, presented: str) -> bool:
-    """Whether ``presented`` is a live token of ``tenant_id``: one lookup on the unique hash.
+def authenticate(session: Session, tenant_id: str | None, presented: str) -> bool:
+    """Whether ``presented`` is a live token of ``tenant_id`` (None: an operator
+    token): one lookup on the unique hash.
 
     The hash comparison uses ``hmac.compare_digest`` so a near miss takes as
     long as a far one.
@@ -127,3 +137,8 @@ def authenticate(session: Session, tenant_id: str, presented: str) -> bool:
         and row.tenant_id == tenant_id
         and row.revoked is None
     )
+
+
+def authenticate_operator(session: Session, presented: str) -> bool:
+    """Whether ``presented`` is a live operator token."""
+    return authenticate(session, None, presented)

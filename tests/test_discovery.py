@@ -12,11 +12,12 @@ from scimsrv import tokens
 from scimsrv.app import create_app
 from scimsrv.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
 from scimsrv.http import MAX_PAYLOAD_BYTES
-from scimsrv.resources.models import ENTRA_GROUP_SCHEMA
+from scimsrv.resource_models import ENTRA_GROUP_SCHEMA
 
 ORIGIN = "http://scim.test"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LICENSING = "urn:scimsrv:params:scim:schemas:extension:licensing:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -79,7 +80,10 @@ def test_resource_types_are_user_with_enterprise_extension_and_group(tenant_clie
     by_name = {rt["name"]: rt for rt in body["Resources"]}
     assert by_name["User"]["endpoint"] == "/Users"
     assert by_name["User"]["schema"] == USER
-    assert by_name["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert by_name["User"]["schemaExtensions"] == [
+        {"schema": ENTERPRISE, "required": False},
+        {"schema": LICENSING, "required": False},
+    ]
     assert by_name["Group"]["endpoint"] == "/Groups"
     assert by_name["Group"]["schema"] == GROUP
     assert not by_name["Group"].get("schemaExtensions")
@@ -99,7 +103,9 @@ def test_one_resource_type_by_name(tenant_client):
 def test_schemas_are_user_enterprise_user_and_group_with_absolute_locations(tenant_client):
     body = get_ok(tenant_client, "Schemas")
     assert body["schemas"] == [LIST_RESPONSE]
-    assert sorted(s["id"] for s in body["Resources"]) == sorted([USER, ENTERPRISE, GROUP])
+    assert sorted(s["id"] for s in body["Resources"]) == sorted(
+        [USER, ENTERPRISE, LICENSING, GROUP]
+    )
     for schema in body["Resources"]:
         assert schema["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:Schema"]
         assert schema["attributes"]
@@ -175,3 +181,19 @@ def test_discovery_needs_a_token(db, tenant_client):
     anonymous = TestClient(create_app(db=db), base_url=f"{tenant_client.base}/")
     for path in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
         assert anonymous.get(path).status_code == 401
+
+
+def test_licensing_extension_schema_is_read_only_and_names_every_attribute(tenant_client):
+    schema = get_ok(tenant_client, f"Schemas/{LICENSING}")
+    assert schema["name"] == "Licensing"
+    attributes = {a["name"]: a for a in schema["attributes"]}
+    assert set(attributes) == {
+        "planCombination",
+        "requestedPlans",
+        "basePlans",
+        "licenses",
+        "state",
+        "reason",
+    }
+    assert {a["mutability"] for a in attributes.values()} == {"readOnly"}
+    assert attributes["basePlans"]["multiValued"] is True

@@ -17,11 +17,12 @@ from starlette.responses import Response
 
 from scimsrv.errors import ScimError, error_body
 from scimsrv.http import MAX_PAYLOAD_BYTES, read_json, scim_response, tenant_base_url
+from scimsrv.resource_models import GroupResource, UserResource
 from scimsrv.resources import groups, users
 from scimsrv.resources.listing import dump
-from scimsrv.resources.models import GroupResource, UserResource
 from scimsrv.resources.parsing import parse_resource, require_object
 from scimsrv.resources.patch import parse_patch
+from scimsrv.resources.storage import write_transaction
 
 MAX_OPERATIONS = 1000
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -67,7 +68,7 @@ def _run(
     data = _resolve(operation.get("data"), created) if method != "DELETE" else None
     if_match = operation.get("version")
     tenant_id = request.state.tenant_id
-    with request.app.state.db.write() as session:
+    with write_transaction(request, f"bulk {method} /{endpoint}") as session:
         if method == "POST":
             resource = parse_resource(data, model, Context.RESOURCE_CREATION_REQUEST)
             return 201, module.create(session, tenant_id, resource), endpoint

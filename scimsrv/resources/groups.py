@@ -18,6 +18,7 @@ from starlette.responses import Response
 from licensing_core.db import Database
 from scimsrv.errors import ScimError
 from scimsrv.http import read_json, scim_response
+from scimsrv.resource_models import GroupResource
 from scimsrv.resources.listing import (
     excludes,
     list_response,
@@ -27,7 +28,6 @@ from scimsrv.resources.listing import (
     search_from_body,
     search_from_query,
 )
-from scimsrv.resources.models import GroupResource
 from scimsrv.resources.parsing import parse_resource, scim_error
 from scimsrv.resources.patch import apply_patch, parse_patch, split_group_patch
 from scimsrv.resources.rendering import (
@@ -36,7 +36,7 @@ from scimsrv.resources.rendering import (
     resource_body,
     resource_response,
 )
-from scimsrv.resources.storage import GroupStore
+from scimsrv.resources.storage import GroupStore, write_transaction
 
 ENDPOINT = "Groups"
 
@@ -81,10 +81,8 @@ def patch(
     store = GroupStore(session, tenant_id)
     group = _found(store, group_id, members=False)
     check_if_match(if_match, group)
-    changed = False
     if plan.touches_attributes and apply_patch(plan.attributes, group):
         group = store.replace(group_id, group, members=False)
-        changed = True
     for change in plan.members:
         if change.op == "add":
             store.add_members(group_id, change.ids or ())
@@ -92,8 +90,6 @@ def patch(
             store.remove_members(group_id, change.ids)
         else:
             store.replace_members(group_id, change.ids or ())
-    if plan.members and not changed:
-        store.bump(group_id)
     if plan.members or with_members:
         group = store.get(group_id, members=with_members)
     return group
@@ -122,7 +118,7 @@ async def create_endpoint(request: Request) -> Response:
     group = parse_resource(
         await read_json(request), GroupResource, Context.RESOURCE_CREATION_REQUEST
     )
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Groups") as session:
         created = create(session, _tenant(request), group)
     return resource_response(
         request, created, ENDPOINT, params, Context.RESOURCE_CREATION_RESPONSE, status=201
@@ -148,7 +144,7 @@ async def replace_endpoint(request: Request) -> Response:
     wanted = parse_resource(
         await read_json(request), GroupResource, Context.RESOURCE_REPLACEMENT_REQUEST
     )
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Groups") as session:
         group = replace(
             session,
             _tenant(request),
@@ -167,7 +163,7 @@ async def patch_endpoint(request: Request) -> Response:
     params = response_parameters(request, GroupResource)
     operations = parse_patch(await read_json(request), GroupResource)
     wanted = _requested(params)
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Groups") as session:
         group = patch(
             session,
             _tenant(request),
@@ -183,7 +179,7 @@ async def patch_endpoint(request: Request) -> Response:
 
 
 async def delete_endpoint(request: Request) -> Response:
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Groups") as session:
         delete(
             session, _tenant(request), request.path_params["id"], request.headers.get("if-match")
         )

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from scim2_models import Context, SCIMException
 
 from scimsrv.errors import ScimError
-from scimsrv.resources.models import ENTERPRISE_SCHEMA, IGNORED_SCHEMAS, POLICY
+from scimsrv.resource_models import ENTERPRISE_SCHEMA, IGNORED_SCHEMAS, POLICY
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from scim2_models import Context, PatchOp, PatchOperation, Path, SCIMException
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from scimsrv.errors import ScimError
-from scimsrv.resources.models import ENTERPRISE_SCHEMA, POLICY, GroupResource
+from scimsrv.resource_models import ENTERPRISE_SCHEMA, POLICY, GroupResource
 from scimsrv.resources.parsing import manager_as_object, require_object, scim_error
 
 _MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()

@@ -1,23 +1,54 @@
 """The storage calls the resource endpoints make, over :mod:`scimsrv.store`.
 
 The store speaks SCIM JSON and rows; the endpoints speak scim2-models
-resources. This adapter is the one place that converts between them, so the
-endpoints read as protocol and the store stays free of HTTP concerns.
+resources. This adapter is the one place that converts between them, and
+the one place where a SCIM write meets provisioning: every write tells the
+transaction's :class:`~scimsrv.provisioning.Provisioner` which users it
+touched, so their plans and license links change in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import Context, SCIMException, SearchRequest
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from scimsrv import store
-from scimsrv.resources.models import GroupResource, UserResource
+from scimsrv.licensing_view import licensing_views
+from scimsrv.provisioning import Provisioner
+from scimsrv.resource_models import LICENSING_SCHEMA, GroupResource, UserResource
 from scimsrv.resources.parsing import scim_error
+from scimsrv.scim_tables import ScimUser
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def write_transaction(request: Request, cause: str) -> Iterator[Session]:
+    """One write transaction, stamped with the app's clock and the request as cause."""
+    with request.app.state.db.write() as session:
+        session.info["clock"] = getattr(request.app.state, "clock", utcnow)
+        session.info["cause"] = cause
+        yield session
+
+
+def provisioner(session: Session, tenant_id: str) -> Provisioner:
+    """The transaction's provisioner, made on first use."""
+    found = session.info.get("provisioner")
+    if found is None:
+        clock: Callable[[], datetime] = session.info.get("clock", utcnow)
+        found = Provisioner(session, tenant_id, at=clock(), cause=session.info.get("cause", ""))
+        session.info["provisioner"] = found
+    return found
 
 
 @dataclass
@@ -49,44 +80,70 @@ def _list_request(search: SearchRequest, count: int) -> store.ListRequest:
     )
 
 
-class UserStore:
+class _Writer:
+    """What user and group writes share: the clock and provisioning."""
+
     def __init__(self, session: Session, tenant_id: str) -> None:
         self.session = session
         self.tenant_id = tenant_id
 
-    def _resource(self, row: Any) -> Any:
-        groups = store.user_groups(self.session, self.tenant_id, [row.id])[row.id]
-        return _model(UserResource, store.user_to_resource(row, groups=groups))
+    @property
+    def provisioner(self) -> Provisioner:
+        return provisioner(self.session, self.tenant_id)
+
+    @property
+    def now(self) -> datetime:
+        return self.provisioner.at
+
+    def _changed(self, user_ids: Iterable[str]) -> None:
+        self.provisioner.users_changed(user_ids)
+        self.provisioner.finish()
+
+
+class UserStore(_Writer):
+    def _resources(self, rows: list[ScimUser]) -> list[Any]:
+        groups = store.user_groups(self.session, self.tenant_id, [row.id for row in rows])
+        views = licensing_views(self.session, self.tenant_id, [row.associate_id for row in rows])
+        resources = []
+        for row in rows:
+            body = store.user_to_resource(row, groups=groups[row.id])
+            body["schemas"].append(LICENSING_SCHEMA)
+            body[LICENSING_SCHEMA] = views[row.associate_id]
+            resources.append(_model(UserResource, body))
+        return resources
 
     def create(self, user: Any) -> Any:
-        return self._resource(store.create_user(self.session, self.tenant_id, _payload(user)))
+        row = store.create_user(self.session, self.tenant_id, _payload(user), now=self.now)
+        self._changed([row.id])
+        return self._resources([row])[0]
 
     def get(self, user_id: str, lock: bool = False) -> Any | None:
-        row = store.find_user(self.session, self.tenant_id, user_id)
-        return None if row is None else self._resource(row)
+        row = store.find_user(self.session, self.tenant_id, user_id, for_update=lock)
+        return None if row is None else self._resources([row])[0]
 
     def replace(self, user_id: str, user: Any) -> Any:
-        row = store.replace_user(self.session, self.tenant_id, user_id, _payload(user))
-        return self._resource(row)
+        row = store.replace_user(
+            self.session, self.tenant_id, user_id, _payload(user), now=self.now
+        )
+        self._changed([user_id])
+        return self._resources([row])[0]
 
     def delete(self, user_id: str) -> None:
-        store.delete_user(self.session, self.tenant_id, user_id)
+        prov = self.provisioner
+        store.delete_user(
+            self.session,
+            self.tenant_id,
+            user_id,
+            release_licenses=lambda _session, associate_id: prov.user_deleted(associate_id),
+        )
+        prov.finish()
 
     def query(self, search: SearchRequest, count: int) -> Page:
         page = store.list_users(self.session, self.tenant_id, _list_request(search, count))
-        groups = store.user_groups(self.session, self.tenant_id, [row.id for row in page.rows])
-        resources = [
-            _model(UserResource, store.user_to_resource(row, groups=groups[row.id]))
-            for row in page.rows
-        ]
-        return Page(resources, page.total_results, page.next_cursor)
+        return Page(self._resources(list(page.rows)), page.total_results, page.next_cursor)
 
 
-class GroupStore:
-    def __init__(self, session: Session, tenant_id: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class GroupStore(_Writer):
     def _resource(self, row: Any, members: bool) -> Any:
         listed = (
             store.members_of(self.session, self.tenant_id, [row.id])[row.id] if members else None
@@ -94,36 +151,49 @@ class GroupStore:
         return _model(GroupResource, store.group_to_resource(row, members=listed))
 
     def create(self, group: Any) -> Any:
-        change = store.create_group(self.session, self.tenant_id, _payload(group))
+        change = store.create_group(self.session, self.tenant_id, _payload(group), now=self.now)
+        self._changed(change.changed_user_ids)
         return self._resource(change.group, members=True)
 
     def get(self, group_id: str, members: bool = True, lock: bool = False) -> Any | None:
-        row = store.find_group(self.session, self.tenant_id, group_id)
+        row = store.find_group(self.session, self.tenant_id, group_id, for_update=lock)
         return None if row is None else self._resource(row, members)
 
     def replace(self, group_id: str, group: Any, members: bool = True) -> Any:
+        row = store.get_group(self.session, self.tenant_id, group_id)
+        before = (row.display_name_ci, row.external_id)
         change = store.replace_group(
-            self.session, self.tenant_id, group_id, _payload(group), keep_members=not members
+            self.session,
+            self.tenant_id,
+            group_id,
+            _payload(group),
+            keep_members=not members,
+            now=self.now,
         )
+        if (change.group.display_name_ci, change.group.external_id) != before:
+            # Rules and plan-named groups match by name or externalId: every member.
+            self.provisioner.group_changed(group_id)
+        self._changed(change.changed_user_ids)
         return self._resource(change.group, members)
 
     def delete(self, group_id: str) -> None:
-        store.delete_group(self.session, self.tenant_id, group_id)
-
-    def bump(self, group_id: str) -> None:
-        """Nothing to do: the member functions bump the version when they change a row."""
+        self._changed(store.delete_group(self.session, self.tenant_id, group_id))
 
     def add_members(self, group_id: str, ids: Iterable[str]) -> None:
-        store.add_members(self.session, self.tenant_id, group_id, ids)
+        self._changed(store.add_members(self.session, self.tenant_id, group_id, ids, now=self.now))
 
     def remove_members(self, group_id: str, ids: Iterable[str] | None) -> None:
         if ids is None:
-            store.replace_members(self.session, self.tenant_id, group_id, [])
+            self.replace_members(group_id, [])
         else:
-            store.remove_members(self.session, self.tenant_id, group_id, ids)
+            self._changed(
+                store.remove_members(self.session, self.tenant_id, group_id, ids, now=self.now)
+            )
 
     def replace_members(self, group_id: str, ids: Iterable[str]) -> None:
-        store.replace_members(self.session, self.tenant_id, group_id, ids)
+        self._changed(
+            store.replace_members(self.session, self.tenant_id, group_id, ids, now=self.now)
+        )
 
     def query(self, search: SearchRequest, count: int, members: bool = True) -> Page:
         page = store.list_groups(self.session, self.tenant_id, _list_request(search, count))

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from licensing_core.db import Database
 from scimsrv.errors import ScimError
 from scimsrv.http import read_json, scim_response
+from scimsrv.resource_models import UserResource
 from scimsrv.resources.listing import (
     list_response,
     page_size,
@@ -25,7 +26,6 @@ from scimsrv.resources.listing import (
     search_from_body,
     search_from_query,
 )
-from scimsrv.resources.models import UserResource
 from scimsrv.resources.parsing import parse_resource, scim_error
 from scimsrv.resources.patch import apply_patch, parse_patch
 from scimsrv.resources.rendering import (
@@ -34,7 +34,7 @@ from scimsrv.resources.rendering import (
     resource_body,
     resource_response,
 )
-from scimsrv.resources.storage import UserStore
+from scimsrv.resources.storage import UserStore, write_transaction
 
 ENDPOINT = "Users"
 
@@ -96,7 +96,7 @@ def _tenant(request: Request) -> str:
 async def create_endpoint(request: Request) -> Response:
     params = response_parameters(request, UserResource)
     user = parse_resource(await read_json(request), UserResource, Context.RESOURCE_CREATION_REQUEST)
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Users") as session:
         created = create(session, _tenant(request), user)
     return resource_response(
         request, created, ENDPOINT, params, Context.RESOURCE_CREATION_RESPONSE, status=201
@@ -120,7 +120,7 @@ async def replace_endpoint(request: Request) -> Response:
     wanted = parse_resource(
         await read_json(request), UserResource, Context.RESOURCE_REPLACEMENT_REQUEST
     )
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Users") as session:
         user = replace(
             session,
             _tenant(request),
@@ -134,7 +134,7 @@ async def replace_endpoint(request: Request) -> Response:
 async def patch_endpoint(request: Request) -> Response:
     params = response_parameters(request, UserResource)
     operations = parse_patch(await read_json(request), UserResource)
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Users") as session:
         user = patch(
             session,
             _tenant(request),
@@ -146,7 +146,7 @@ async def patch_endpoint(request: Request) -> Response:
 
 
 async def delete_endpoint(request: Request) -> Response:
-    with _db(request).write() as session:
+    with write_transaction(request, f"{request.method} /Users") as session:
         delete(
             session, _tenant(request), request.path_params["id"], request.headers.get("if-match")
         )

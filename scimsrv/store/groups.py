@@ -148,11 +148,13 @@ def create_group(
     return GroupChange(group, changed)
 
 
-def find_group(session: Session, tenant_id: str, group_id: str) -> ScimGroup | None:
-    """The group row (never its members), or None."""
-    return session.scalar(
-        select(ScimGroup).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
-    )
+def find_group(
+    session: Session, tenant_id: str, group_id: str, *, for_update: bool = False
+) -> ScimGroup | None:
+    """The group row (never its members), or None; ``for_update`` row-locks it
+    until the transaction ends (see :func:`scimsrv.store.users.find_user`)."""
+    stmt = select(ScimGroup).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 def get_group(session: Session, tenant_id: str, group_id: str) -> ScimGroup:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from licensing_core.tables import Associate
 from scimsrv.errors import ScimError
 from scimsrv.filters import USERS, UserModel
+from scimsrv.resource_models import LICENSING_SCHEMA
 from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser
 from scimsrv.store.query import ListRequest, Page, run_list
 from scimsrv.store.resources import canonical, check_version, meta, not_found, utcnow
@@ -27,7 +28,8 @@ RESOURCE_TYPE = "User"
 ENDPOINT = "Users"
 
 # Attributes kept in columns, or never stored (password: accepted and dropped,
-# as Okta sends one; groups: read-only, derived from group_member).
+# as Okta sends one; groups and the licensing extension: read-only, derived
+# from group_member and from the plan state and links).
 _NOT_IN_DOC = frozenset(
     {
         "schemas",
@@ -39,6 +41,7 @@ _NOT_IN_DOC = frozenset(
         "displayName",
         "groups",
         "password",
+        LICENSING_SCHEMA,
     }
 )
 
@@ -157,11 +160,13 @@ def create_user(
     return user
 
 
-def find_user(session: Session, tenant_id: str, user_id: str) -> ScimUser | None:
-    """The user, or None."""
-    return session.scalar(
-        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
-    )
+def find_user(
+    session: Session, tenant_id: str, user_id: str, *, for_update: bool = False
+) -> ScimUser | None:
+    """The user, or None; ``for_update`` row-locks it until the transaction ends,
+    so an If-Match check and the write it guards cannot interleave with another."""
+    stmt = select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:

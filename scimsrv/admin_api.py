@@ -1,0 +1,192 @@
+"""The operators' admin API under ``/admin/v1``, behind operator bearer tokens.
+
+Operator tokens (``scimsrv operator token issue``) reach every tenant's admin
+routes and no SCIM route; tenant tokens reach only their tenant's SCIM API.
+Rule edits take ``?dryRun=true`` to answer the preview without changing
+anything; without it the edit, the recompute of every user and the answer's
+preview commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from licensing_core.db import Database
+from licensing_core.errors import UnknownTenant
+from licensing_core.tenants import get_tenant
+from scimsrv import tokens
+from scimsrv.auth import CHALLENGE, bearer_token
+from scimsrv.consistency import check_tenant
+from scimsrv.errors import ScimError, error_response
+from scimsrv.http import read_json
+from scimsrv.rule_admin import RuleEditor, preview_view, rule_view
+
+
+class OperatorAuth:
+    """ASGI middleware for the admin mount: 401 unless the bearer token is an operator's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        presented = bearer_token(request.headers.get("authorization"))
+        db: Database = request.app.state.db
+        if presented is None or not await run_in_threadpool(_is_operator, db, presented):
+            detail = "missing bearer token" if presented is None else "invalid operator token"
+            response = error_response(ScimError(401, detail), headers=CHALLENGE)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_operator(db: Database, presented: str) -> bool:
+    with db.read() as session:
+        return tokens.authenticate_operator(session, presented)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _dry_run(request: Request) -> bool:
+    return request.query_params.get("dryRun", "").lower() in ("1", "true", "yes")
+
+
+def _edit(request: Request, action: Callable[[RuleEditor], object]) -> dict:
+    """Run a rule edit; commit it with a recompute, or roll it back on dryRun."""
+    db: Database = request.app.state.db
+    tenant_id = request.path_params["tenant"]
+    dry_run = _dry_run(request)
+    with db.dry_run() if dry_run else db.write() as session:
+        _require_tenant(session, tenant_id)
+        editor = RuleEditor(session, tenant_id, at=_now())
+        result = action(editor)
+        preview = preview_view(editor.preview())
+        if not dry_run:
+            editor.apply("rules changed")
+        rules = [rule_view(rule) for rule in editor.rules()]
+    body = {"dryRun": dry_run, "rules": rules, "preview": preview}
+    if result is not None:
+        body["rule"] = rule_view(result)
+    return body
+
+
+def _require_tenant(session, tenant_id: str) -> None:
+    try:
+        get_tenant(session, tenant_id)
+    except UnknownTenant as exc:
+        raise ScimError(404, str(exc)) from exc
+
+
+async def list_rules(request: Request) -> Response:
+    def run() -> dict:
+        with request.app.state.db.read() as session:
+            tenant_id = request.path_params["tenant"]
+            _require_tenant(session, tenant_id)
+            rules = RuleEditor(session, tenant_id, at=_now()).rules()
+            return {"rules": [rule_view(rule) for rule in rules]}
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+async def add_rule(request: Request) -> Response:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
+    fields = {
+        "scope": body.get("scope", ""),
+        "plans": body.get("plans", ""),
+        "mode": body.get("mode", "always"),
+        "target": body.get("target", ""),
+        "target_by": body.get("targetBy", "displayName"),
+        "position": body.get("position"),
+        "description": body.get("description", ""),
+    }
+    if not all(isinstance(fields[k], str) for k in ("scope", "plans", "mode", "target")):
+        raise ScimError(400, "scope, plans, mode and target must be strings", "invalidValue")
+    if fields["position"] is not None and not isinstance(fields["position"], int):
+        raise ScimError(400, "position must be an integer", "invalidValue")
+    result = await run_in_threadpool(_edit, request, lambda e: e.add(**fields))
+    return JSONResponse(result, status_code=200 if result["dryRun"] else 201)
+
+
+async def change_rule(request: Request) -> Response:
+    body = await read_json(request)
+    rule_id = _rule_id(request)
+    if not isinstance(body, dict) or not set(body) <= {"enabled", "position"} or not body:
+        raise ScimError(400, "send {'enabled': bool} and/or {'position': int}", "invalidValue")
+    enabled, position = body.get("enabled"), body.get("position")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ScimError(400, "enabled must be true or false", "invalidValue")
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+        raise ScimError(400, "position must be an integer", "invalidValue")
+
+    def action(editor: RuleEditor):
+        rule = None
+        if enabled is not None:
+            rule = editor.set_enabled(rule_id, enabled)
+        if position is not None:
+            rule = editor.move(rule_id, position)
+        return rule
+
+    return JSONResponse(await run_in_threadpool(_edit, request, action))
+
+
+async def remove_rule(request: Request) -> Response:
+    rule_id = _rule_id(request)
+    return JSONResponse(await run_in_threadpool(_edit, request, lambda e: e.remove(rule_id)))
+
+
+async def preview_rules(request: Request) -> Response:
+    """What the rules as they stand would change (users not yet recomputed)."""
+    return JSONResponse(await run_in_threadpool(_preview, request))
+
+
+def _preview(request: Request) -> dict:
+    with request.app.state.db.dry_run() as session:
+        tenant_id = request.path_params["tenant"]
+        _require_tenant(session, tenant_id)
+        return preview_view(RuleEditor(session, tenant_id, at=_now()).preview())
+
+
+async def check(request: Request) -> Response:
+    """The tenant's consistency check (links against a recomputation)."""
+
+    def run() -> dict:
+        with request.app.state.db.read() as session:
+            tenant_id = request.path_params["tenant"]
+            _require_tenant(session, tenant_id)
+            problems = check_tenant(session, tenant_id)
+            return {"consistent": not problems, "problems": problems}
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+def _rule_id(request: Request) -> int:
+    raw = request.path_params["rule"]
+    if not raw.isdigit():
+        raise ScimError(404, f"no rule {raw!r}")
+    return int(raw)
+
+
+def admin_routes() -> list[BaseRoute]:
+    """Routes relative to ``/admin/v1``; the app mounts them behind OperatorAuth."""
+    return [
+        Route("/tenants/{tenant}/rules", list_rules, methods=["GET"]),
+        Route("/tenants/{tenant}/rules", add_rule, methods=["POST"]),
+        Route("/tenants/{tenant}/rules/preview", preview_rules, methods=["GET"]),
+        Route("/tenants/{tenant}/rules/{rule}", change_rule, methods=["PATCH"]),
+        Route("/tenants/{tenant}/rules/{rule}", remove_rule, methods=["DELETE"]),
+        Route("/tenants/{tenant}/check", check, methods=["GET"]),
+    ]
