@@ -224,10 +224,10 @@ def test_private_key_round_trips_through_pem():
 
 
 def test_verifying_a_set_signed_with_the_test_key_logs_a_loud_warning(caplog):
-    spec = sign_license_set(
-        load_default().with_seats({"Sales-Premium": int(uuid.uuid4().int % 1000) + 1}),
-        signing.test_signing_key(),
-    )  # a set never verified before, so the cache does not hide the warning
+    spec = load_default().with_seats()
+    # A company never verified before, so the verdict cache does not hide the warning.
+    owner = dataclasses.replace(spec.owner, company_name=f"Demo {uuid.uuid4()}")
+    spec = sign_license_set(dataclasses.replace(spec, owner=owner), signing.test_signing_key())
     with caplog.at_level(logging.WARNING, logger="licensing_core.signing"):
         assert signing.verify_set(spec.owner, spec.modules, TEST_RING).test_key_used
     assert any("TEST key" in r.getMessage() for r in caplog.records)
