@@ -14,7 +14,10 @@ from sqlalchemy import select
 from licensing_core.tables import Tenant
 from licensing_core.tenants import create_tenant, get_tenant
 from scimsrv import schema, tokens
-from scimsrv.cli_support import migrated, now, settings, valid_tenant_id
+from scimsrv.cli_support import fail, migrated, now, settings, valid_tenant_id
+from scimsrv.consistency import check_tenant
+from scimsrv.license_cli import license_app
+from scimsrv.rules_cli import rules_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -24,9 +27,15 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants: one customer, one license set.")
 token_app = typer.Typer(no_args_is_help=True, help="A tenant's bearer tokens.")
+operator_app = typer.Typer(no_args_is_help=True, help="The vendor's operators (admin API).")
+operator_token_app = typer.Typer(no_args_is_help=True, help="Operator bearer tokens.")
+operator_app.add_typer(operator_token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(token_app, name="token")
+app.add_typer(operator_app, name="operator")
+app.add_typer(rules_app, name="rules")
+app.add_typer(license_app, name="license")
 
 
 @db_app.command("upgrade")
@@ -95,10 +104,7 @@ def token_list(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant i
     with migrated() as db, db.read() as session:
         get_tenant(session, tenant_id)
         listed = tokens.list_tokens(session, tenant_id)
-    for info in listed:
-        revoked = info.revoked.isoformat(timespec="seconds") if info.revoked else "-"
-        created = info.created.isoformat(timespec="seconds")
-        typer.echo(f"{info.id}\t{info.prefix}\t{created}\t{revoked}\t{info.label}")
+    _print_tokens(listed)
 
 
 @token_app.command("revoke")
@@ -113,3 +119,50 @@ def token_revoke(
         get_tenant(session, tenant_id)
         info = tokens.revoke(session, tenant_id, prefix, at=now())
     typer.echo(f"revoked token {info.id} ({info.prefix})")
+
+
+@tenant_app.command("check")
+def tenant_check(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id.")) -> None:
+    """Check links, seats, plan states and the ledger against a recomputation."""
+    with migrated() as db, db.read() as session:
+        get_tenant(session, tenant_id)
+        problems = check_tenant(session, tenant_id)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        fail(f"tenant {tenant_id!r}: {len(problems)} inconsistencies")
+    typer.echo(f"tenant {tenant_id!r} is consistent")
+
+
+def _print_tokens(listed: list[tokens.TokenInfo]) -> None:
+    for info in listed:
+        revoked = info.revoked.isoformat(timespec="seconds") if info.revoked else "-"
+        created = info.created.isoformat(timespec="seconds")
+        typer.echo(f"{info.id}\t{info.prefix}\t{created}\t{revoked}\t{info.label}")
+
+
+@operator_token_app.command("issue")
+def operator_token_issue(
+    label: str = typer.Option("", help="Who or what the token is for."),
+) -> None:
+    """Create an operator token (admin API of every tenant) and print it, once."""
+    with migrated() as db, db.write() as session:
+        secret = tokens.issue(session, None, label=label, at=now())
+    typer.echo(secret)
+
+
+@operator_token_app.command("list")
+def operator_token_list() -> None:
+    """List operator tokens (never their secrets): id, prefix, created, revoked, label."""
+    with migrated() as db, db.read() as session:
+        _print_tokens(tokens.list_tokens(session, None))
+
+
+@operator_token_app.command("revoke")
+def operator_token_revoke(
+    prefix: str = typer.Argument(..., metavar="PREFIX", help="Prefix (or id) from `list`."),
+) -> None:
+    """Revoke an operator token."""
+    with migrated() as db, db.write() as session:
+        info = tokens.revoke(session, None, prefix, at=now())
+    typer.echo(f"revoked operator token {info.id} ({info.prefix})")
