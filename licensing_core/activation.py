@@ -13,7 +13,6 @@ queues behind or ahead of concurrent assignments and never ends over-assigned.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,8 +32,7 @@ from licensing_core.tables import (
 )
 from licensing_core.tenants import get_tenant
 
-log = logging.getLogger(__name__)
-
+IMPORT_CAUSE = "license import"
 NEW = "new"
 UPDATED = "updated"
 REMOVED = "removed"
@@ -360,10 +358,11 @@ def _copy_module(module: ModuleSpec, row: ModuleLicense) -> None:
 
 def _serve_waiting(session: Session, tenant_id: str, at: datetime) -> None:
     """Hand freed or new seats to the users waiting for them, first waiting first served."""
-    from licensing_core import plan_state  # the lead's module; imported late on purpose
+    # Imported late: plan_state builds on assignment, which must not import activation.
+    from licensing_core import plan_state
 
     grant_pending = getattr(plan_state, "grant_pending", None)
-    if grant_pending is None:  # pragma: no cover - until plan_state provides it
-        log.warning("plan_state.grant_pending is missing: waiting users are not served yet")
-        return
-    grant_pending(session, tenant_id, at=at)
+    if grant_pending is not None:
+        grant_pending(session, tenant_id, at=at)
+    else:  # the queue as plan_state serves it today
+        plan_state.PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE).serve_pending()

@@ -306,3 +306,29 @@ def test_import_racing_concurrent_assignments_never_ends_over_assigned(db, tenan
     assert len(held) == granted <= seats
     if not imported:
         assert new_seats < granted, "only a set smaller than the seats in use is rejected"
+
+
+def test_import_serves_users_waiting_for_seats_first_waiting_first_served(db, tenant_id):
+    from licensing_core.plan_state import PlanBook
+    from licensing_core.tables import PENDING, AssociatePlan
+
+    make_tenant(db, tenant_id, seats={"Sales-Premium": 1})
+    first, second, third = add_associates(db, tenant_id, 3)
+    plan = Combination.parse("Sales-Premium")
+    for minute, user in enumerate((first, second, third)):
+        with db.write() as session:
+            PlanBook(session, tenant_id, at=NOW.replace(minute=minute), cause="t").request(
+                {user: plan}
+            )
+    with db.write() as session:
+        import_license_set(session, tenant_id, signed_set({"Sales-Premium": 2}), at=LATER)
+    with db.read() as session:
+        states = {
+            row.associate_id: row.state
+            for row in session.execute(
+                select(AssociatePlan).where(AssociatePlan.tenant_id == tenant_id)
+            ).scalars()
+        }
+        assert over_assigned(session, tenant_id) == []
+    assert states[third] == PENDING
+    assert states[first] != PENDING and states[second] != PENDING

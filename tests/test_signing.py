@@ -396,3 +396,27 @@ def test_key_rotation_trusts_sets_signed_by_any_configured_key(db, monkeypatch):
         retired = verify_tenant(session, tenant_old)
     assert not retired.valid
     assert retired.sets[0].owner_problem == f"signed with unknown key {old.kid}"
+
+
+def test_a_plan_request_on_a_tampered_row_waits_with_the_reason_license_invalid(db):
+    from licensing_core.plan_state import PlanBook
+    from licensing_core.tables import PENDING, AssociatePlan
+
+    tenant = new_tenant(db)
+    [user] = add_associates(db, tenant, 1)
+    with db.write() as session:
+        session.execute(
+            update(ModuleLicense)
+            .where(ModuleLicense.tenant_id == tenant, ModuleLicense.module_name == "chat-cal")
+            .values(hidden=False)
+        )
+    with db.write() as session:
+        PlanBook(session, tenant, at=NOW, cause="scim").request(
+            {user: Combination.parse("Sales-Premium")}
+        )
+    with db.read() as session:
+        state = session.execute(
+            select(AssociatePlan).where(AssociatePlan.tenant_id == tenant)
+        ).scalar_one()
+    assert state.state == PENDING
+    assert state.reason.startswith("Sales-Premium: license invalid: module 'chat-cal'")
