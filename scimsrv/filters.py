@@ -424,7 +424,8 @@ def _held_modules(binding: AttributeBinding, plans_only: bool) -> Many:
             .where(*conditions)
         )
 
-    return Many(build, None, binding.urn)
+    # A list of plain strings: a comparison addresses each element as "value".
+    return Many(build, "value", binding.urn)
 
 
 def _licensing(binding: AttributeBinding) -> Operand | Many:

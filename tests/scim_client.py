@@ -1,0 +1,86 @@
+"""A tenant on the real app (bearer auth, default license set) and an operator,
+for end-to-end tests over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from licensing_core.tenants import create_tenant
+from scimsrv import tokens
+from scimsrv.app import create_app
+from scimsrv.consistency import check_tenant
+from tests.licensing_helpers import NOW, make_tenant
+
+SCIM_JSON = "application/scim+json"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LICENSING = "urn:scimsrv:params:scim:schemas:extension:licensing:2.0:User"
+
+
+class Clock:
+    """A controllable clock: every call advances one second."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+class Tenant:
+    """One tenant's SCIM API over HTTP, plus its consistency check."""
+
+    def __init__(self, client: TestClient, db, tenant_id: str) -> None:
+        self.client = client
+        self.db = db
+        self.tenant_id = tenant_id
+        with db.write() as session:
+            token = tokens.issue(session, tenant_id, label="test")
+        self.base = f"/t/{tenant_id}/scim/v2"
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def request(self, method: str, path: str, body: Any = None, **params):
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = SCIM_JSON
+        return self.client.request(
+            method, self.base + path, json=body, headers=headers, params=params or None
+        )
+
+    def ok(self, method: str, path: str, body: Any = None, **params) -> Any:
+        response = self.request(method, path, body, **params)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def user(self, name: str, **extra) -> dict:
+        return self.ok("POST", "/Users", {"schemas": [USER], "userName": name, **extra})
+
+    def group(self, name: str, members=(), **extra) -> dict:
+        body = {"schemas": [GROUP], "displayName": name, **extra}
+        body["members"] = [{"value": m} for m in members]
+        return self.ok("POST", "/Groups", body)
+
+    def patch(self, path: str, *operations: dict) -> Any:
+        return self.ok("PATCH", path, {"schemas": [PATCH], "Operations": list(operations)})
+
+    def licensing(self, user_id: str) -> dict:
+        return self.ok("GET", f"/Users/{user_id}")[LICENSING]
+
+    def problems(self) -> list[str]:
+        with self.db.write() as session:
+            return check_tenant(session, self.tenant_id)
+
+
+def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[TestClient, Tenant]:
+    """The real app on ``db`` with ``clock``, and a tenant with ``seats`` per plan."""
+    make_tenant(db, tenant_id, seats=seats, **kwargs)
+    client = TestClient(create_app(db=db, clock=clock))
+    return client, Tenant(client, db, tenant_id)
+
+
+__all__ = ["Clock", "Tenant", "create_tenant", "live_tenant"]
