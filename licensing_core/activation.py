@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from licensing_core import links
 from licensing_core.errors import InvalidLicenseSet, LicensingError
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
+from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing, signed_key_label, verify_set
 from licensing_core.tables import (
     USER_LICENSE,
@@ -358,11 +359,4 @@ def _copy_module(module: ModuleSpec, row: ModuleLicense) -> None:
 
 def _serve_waiting(session: Session, tenant_id: str, at: datetime) -> None:
     """Hand freed or new seats to the users waiting for them, first waiting first served."""
-    # Imported late: plan_state builds on assignment, which must not import activation.
-    from licensing_core import plan_state
-
-    grant_pending = getattr(plan_state, "grant_pending", None)
-    if grant_pending is not None:
-        grant_pending(session, tenant_id, at=at)
-    else:  # the queue as plan_state serves it today
-        plan_state.PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE).serve_pending()
+    PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE).serve_pending()

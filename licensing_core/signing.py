@@ -235,18 +235,18 @@ def _test_key_document() -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_signing_key() -> SigningKey:
+def builtin_test_key() -> SigningKey:
     """The built-in TEST/DEMO key pair: public knowledge, never for real customers."""
     raw = base64.b64decode(_test_key_document()["privateKey"])
     return SigningKey(Ed25519PrivateKey.from_private_bytes(raw))
 
 
-def test_public_key() -> Ed25519PublicKey:
+def builtin_test_public_key() -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(_test_key_document()["publicKey"]))
 
 
-def test_key_id() -> str:
-    return key_id(test_public_key())
+def builtin_test_key_id() -> str:
+    return key_id(builtin_test_public_key())
 
 
 def _parse_public_key(text: str, where: str) -> Ed25519PublicKey:
@@ -309,7 +309,7 @@ class KeyRing:
     def of(cls, keys: Iterable[Ed25519PublicKey], *, trust_test_key: bool = False) -> KeyRing:
         ring = {key_id(k): k for k in keys}
         if trust_test_key:
-            ring[test_key_id()] = test_public_key()
+            ring[builtin_test_key_id()] = builtin_test_public_key()
         return cls(ring, trust_test_key)
 
     def problem(self, payload: bytes, signature: str) -> str:
@@ -322,7 +322,7 @@ class KeyRing:
         kid = parts[1]
         key = self.keys.get(kid)
         if key is None:
-            if kid == test_key_id():
+            if kid == builtin_test_key_id():
                 return (
                     "signed with the built-in TEST key, which this server does not trust "
                     f"(vendor keys are configured; set {TRUST_TEST_KEY_ENV}=1 to allow it)"
@@ -345,7 +345,11 @@ class KeyRing:
             if len(_verified) >= _CACHE_LIMIT:
                 _verified.clear()
             _verified[digest] = verdict
-            if verdict and kid == test_key_id() and payload.startswith(OWNER_FORMAT.encode()):
+            if (
+                verdict
+                and kid == builtin_test_key_id()
+                and payload.startswith(OWNER_FORMAT.encode())
+            ):
                 log.warning("!!! %s !!!", TEST_KEY_WARNING)
         return "" if verdict else "signature does not verify (signed fields were changed)"
 
@@ -454,7 +458,7 @@ def verify_set(owner: Any, rows: Sequence[Any], keyring: KeyRing | None = None) 
         owner_problem=owner_problem,
         rows=checks,
         key_ids=frozenset(k for k in kids if k),
-        test_key_used=test_key_id() in kids,
+        test_key_used=builtin_test_key_id() in kids,
     )
 
 

@@ -39,7 +39,7 @@ def create_tenant(
     session.flush()
     spec = license_set or load_default().with_seats()
     if not spec.signed:
-        spec = signing.sign_license_set(spec, signing.test_signing_key())
+        spec = signing.sign_license_set(spec, signing.builtin_test_key())
     install_license_set(session, tenant_id, spec, at=at)
     return tenant
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-from licensing_core.errors import InvalidCombination, LicensingError, UnknownTenant
+from licensing_core.errors import (
+    InvalidCombination,
+    LicenseExpired,
+    LicensingError,
+    UnknownTenant,
+)
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -42,4 +47,7 @@ def domain_error(exc: LicensingError) -> ScimError:
         return ScimError(404, str(exc))
     if isinstance(exc, InvalidCombination):
         return ScimError(400, str(exc), "invalidValue")
+    if isinstance(exc, LicenseExpired):
+        # The license set is past its stop date: reads work, license changes are refused.
+        return ScimError(403, str(exc))
     return ScimError(409, str(exc))

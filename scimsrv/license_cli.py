@@ -135,7 +135,7 @@ def sign(
         signed = signing.sign_license_set(issued, signing_key)
     except LicensingError as exc:
         fail(str(exc))
-    if signing_key.kid == signing.test_key_id():
+    if signing_key.kid == signing.builtin_test_key_id():
         typer.echo(f"warning: {signing.TEST_KEY_WARNING}", err=True)
     try:
         out.write_text(json.dumps(license_set_to_json(signed), indent=2) + "\n", encoding="utf-8")
@@ -193,7 +193,7 @@ def _kind(license_type: int, is_plan: bool) -> str:
 
 
 def _print_status(current: LicenseStatus) -> None:
-    test_kid = signing.test_key_id()
+    test_kid = signing.builtin_test_key_id()
     signed_with = current.signed_with or "-"
     if test_kid in signed_with:
         signed_with += " (built-in TEST key, demo only)"

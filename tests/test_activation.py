@@ -33,7 +33,7 @@ def signed_set(seats: dict[str, int] | None = None, *, drop=(), key=None, **owne
     spec = spec.with_seats(seats or {})
     if owner:
         spec = dataclasses.replace(spec, owner=dataclasses.replace(spec.owner, **owner))
-    return signing.sign_license_set(spec, key or signing.test_signing_key())
+    return signing.sign_license_set(spec, key or signing.builtin_test_key())
 
 
 def assign(db, tenant_id, users, plan: str, at=NOW) -> list[bool]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from licensing_core.license_set import license_set_to_json, load_default
+from licensing_core.signing import builtin_test_key, sign_license_set
 from scimsrv import tokens
 from tests.scim_client import Clock, live_tenant
 
@@ -106,3 +108,59 @@ def test_unknown_tenant_and_rule_are_404(setup):
         client, operator, "PATCH", f"/tenants/{tenant.tenant_id}/rules/999", {"enabled": True}
     )
     assert missing.status_code == 404
+
+
+def test_license_set_status_shows_owner_seats_and_verification(setup):
+    client, tenant, operator = setup
+    alice = tenant.user("alice@example.com")
+    tenant.group("Sales-Premium", [alice["id"]])
+    status = admin(client, operator, "GET", f"/tenants/{tenant.tenant_id}/license-set").json()
+    assert status["owner"] == "SUPEROFFICE" and status["valid"] is True
+    modules = {m["module"]: m for m in status["modules"]}
+    assert (modules["sales-premium"]["bought"], modules["sales-premium"]["inUse"]) == (1, 1)
+    assert modules["sales-premium"]["free"] == 0 and modules["sales-premium"]["plan"] is True
+    assert any("TEST key" in warning for warning in status["warnings"])
+
+
+def test_importing_a_set_with_fewer_seats_than_in_use_is_409_with_who_holds_them(setup):
+    client, tenant, operator = setup
+    alice = tenant.user("alice@example.com")
+    tenant.group("Service-Essentials", [alice["id"]])
+    smaller = sign_license_set(
+        load_default().with_seats({"Service-Essentials": 1, "Sales-Premium": 5}), builtin_test_key()
+    )
+    accepted = admin(
+        client,
+        operator,
+        "POST",
+        f"/tenants/{tenant.tenant_id}/license-set",
+        license_set_to_json(smaller),
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["accepted"] is True
+    bob = tenant.user("bob@example.com")
+    tenant.group("Marketing-Premium", [alice["id"], bob["id"]])
+    too_small = sign_license_set(
+        load_default().with_seats({"Marketing-Premium": 1}), builtin_test_key()
+    )
+    rejected = admin(
+        client,
+        operator,
+        "POST",
+        f"/tenants/{tenant.tenant_id}/license-set",
+        license_set_to_json(too_small),
+    )
+    assert rejected.status_code == 409
+    body = rejected.json()
+    blocking = {m["module"]: m for m in body["modules"] if m["toRemove"]}
+    assert blocking["marketing-premium"]["toRemove"] == 1
+    holders = {h["userName"] for h in blocking["marketing-premium"]["heldBy"]}
+    assert holders == {"alice@example.com", "bob@example.com"}
+
+
+def test_malformed_license_set_is_400(setup):
+    client, tenant, operator = setup
+    response = admin(
+        client, operator, "POST", f"/tenants/{tenant.tenant_id}/license-set", {"format": 1}
+    )
+    assert response.status_code == 400

@@ -91,7 +91,7 @@ def test_show_on_a_fresh_tenant_lists_owner_dates_seats_and_the_verification(sci
     assert "owner             SUPEROFFICE" in out
     assert "expiration        never" in out
     assert "verification      valid" in out
-    assert f"ed25519:{signing.test_key_id()} (built-in TEST key, demo only)" in out
+    assert f"ed25519:{signing.builtin_test_key_id()} (built-in TEST key, demo only)" in out
     assert "sales-premium            1        plan           10       0      10  yes" in out
     assert "warning: license set signed with the built-in TEST key" in out
 
@@ -226,7 +226,7 @@ def test_import_refuses_a_file_signed_with_an_untrusted_key(scimsrv, vendor, tmp
 def test_import_into_an_unknown_tenant_fails_with_one_line(scimsrv, tmp_path):
     signed = tmp_path / "acme.json"
     key = tmp_path / "test.pem"
-    key.write_bytes(signing.test_signing_key().private_pem())
+    key.write_bytes(signing.builtin_test_key().private_pem())
     scimsrv("license", "sign", DEFAULT_SPEC, "--key", str(key), "--out", str(signed))
     assert_one_line_failure(
         scimsrv("license", "import", str(signed), "--tenant", "nobody"), "no tenant"

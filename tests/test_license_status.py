@@ -33,7 +33,7 @@ def dated_tenant(db, tenant_id, **dates) -> None:
             session,
             tenant_id,
             at=NOW,
-            license_set=signing.sign_license_set(spec, signing.test_signing_key()),
+            license_set=signing.sign_license_set(spec, signing.builtin_test_key()),
         )
 
 
@@ -57,7 +57,7 @@ def test_fresh_tenant_status_shows_owner_seats_per_module_and_a_valid_test_key_s
     current = status(db, tenant_id, NOW)
     assert current.valid and not current.read_only and not current.errors
     assert current.owner_name == "SUPEROFFICE"
-    assert current.signed_with == f"ed25519:{signing.test_key_id()}"
+    assert current.signed_with == f"ed25519:{signing.builtin_test_key_id()}"
     assert current.warnings == (signing.TEST_KEY_WARNING,)
     premium = current.module("sales-premium")
     assert (premium.bought, premium.in_use, premium.free, premium.valid) == (3, 1, 2, True)

@@ -31,7 +31,7 @@ TEST_RING = KeyRing.of([], trust_test_key=True)
 
 def signed_default(key: signing.SigningKey | None = None, seats: int = 2):
     spec = load_default().with_seats({p.name: seats for p in BASE_PLANS})
-    return sign_license_set(spec, key or signing.test_signing_key())
+    return sign_license_set(spec, key or signing.builtin_test_key())
 
 
 def new_tenant(db, spec=None) -> str:
@@ -128,7 +128,7 @@ def test_set_signed_with_an_unknown_key_does_not_verify():
 
 
 def test_signature_made_with_a_wrong_key_claiming_a_trusted_key_id_does_not_verify():
-    trusted = signing.test_signing_key()
+    trusted = signing.builtin_test_key()
     forged = signed_default(signing.generate_key())
     claim = trusted.kid
     rows = tuple(
@@ -168,7 +168,7 @@ def test_test_key_is_trusted_only_without_vendor_keys_or_when_asked(tmp_path):
     vendor = signing.generate_key()
     path = tmp_path / "keys.json"
     path.write_text(vendor.public_keys_json())
-    test_kid = signing.test_key_id()
+    test_kid = signing.builtin_test_key_id()
 
     fresh = configured_keyring({})
     assert fresh.test_key_trusted and set(fresh.keys) == {test_kid}
@@ -227,7 +227,7 @@ def test_verifying_a_set_signed_with_the_test_key_logs_a_loud_warning(caplog):
     spec = load_default().with_seats()
     # A company never verified before, so the verdict cache does not hide the warning.
     owner = dataclasses.replace(spec.owner, company_name=f"Demo {uuid.uuid4()}")
-    spec = sign_license_set(dataclasses.replace(spec, owner=owner), signing.test_signing_key())
+    spec = sign_license_set(dataclasses.replace(spec, owner=owner), signing.builtin_test_key())
     with caplog.at_level(logging.WARNING, logger="licensing_core.signing"):
         assert signing.verify_set(spec.owner, spec.modules, TEST_RING).test_key_used
     assert any("TEST key" in r.getMessage() for r in caplog.records)
@@ -245,7 +245,7 @@ def test_a_fresh_tenant_verifies_with_the_built_in_test_key(db):
         owner = session.execute(select(ModuleOwner).where(ModuleOwner.tenant_id == tenant))
         label = owner.scalar_one().signed_public_key
     assert verdict.valid and verdict.test_key_used
-    assert label == f"ed25519:{signing.test_key_id()}"
+    assert label == f"ed25519:{signing.builtin_test_key_id()}"
 
 
 def test_seat_counter_is_not_signed_so_assignments_keep_rows_valid(db):
