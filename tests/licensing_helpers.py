@@ -3,6 +3,7 @@ and independent recomputations of what the links must be."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,8 +16,13 @@ from licensing_core.tenants import create_tenant
 NOW = datetime(2026, 11, 1, 12, 0, 0)
 
 
-def make_tenant(db, tenant_id: str, seats: int | dict[str, int] = 2, unrestricted=False) -> None:
+def make_tenant(
+    db, tenant_id: str, seats: int | dict[str, int] = 2, unrestricted=False, **owner_dates
+) -> None:
+    """A tenant with ``seats`` per plan; ``owner_dates`` (e.g. ``grace_to``) go on the owner."""
     spec = load_default()
+    if owner_dates:
+        spec = dataclasses.replace(spec, owner=dataclasses.replace(spec.owner, **owner_dates))
     plan_seats = seats if isinstance(seats, dict) else {p: seats for p in _plan_names()}
     with db.write() as session:
         create_tenant(

@@ -128,3 +128,30 @@ def test_licensing_extension_sent_by_a_client_is_ignored(scim):
         **{LICENSING: {"state": "licensed", "planCombination": "Sales-Premium"}},
     )
     assert scim.licensing(alice["id"]) == {"state": "none"}
+
+
+def test_after_grace_license_changes_are_refused_with_403_and_reads_work(db, tenant_id):
+    from datetime import timedelta
+
+    from tests.licensing_helpers import NOW
+
+    clock = Clock()
+    client, scim = live_tenant(db, tenant_id, clock, grace_to=NOW + timedelta(days=1))
+    with client:
+        alice = scim.user("alice@example.com")
+        group = scim.group("Engineering", [alice["id"]])
+        clock.now = NOW + timedelta(days=2)
+        response = scim.request(
+            "PATCH",
+            f"/Groups/{group['id']}",
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "Sales-Premium"}],
+            },
+        )
+        assert response.status_code == 403
+        assert "license expired" in response.json()["detail"]
+        assert scim.ok("GET", f"/Groups/{group['id']}")["displayName"] == "Engineering"
+        assert scim.licensing(alice["id"]) == {"state": "none"}
+        # A write that changes no license still works.
+        scim.patch(f"/Users/{alice['id']}", {"op": "replace", "path": "displayName", "value": "A"})
