@@ -17,13 +17,10 @@ from starlette.responses import Response
 
 from licensing_core.db import Database
 from scimsrv.errors import ScimError
-from scimsrv.http import read_json, scim_response
+from scimsrv.http import read_json
 from scimsrv.resource_models import GroupResource
 from scimsrv.resources.listing import (
     excludes,
-    list_response,
-    page_size,
-    reject_unsupported,
     response_parameters,
     search_from_body,
     search_from_query,
@@ -33,9 +30,9 @@ from scimsrv.resources.patch import apply_patch, parse_patch, split_group_patch
 from scimsrv.resources.rendering import (
     check_if_match,
     not_modified,
-    resource_body,
     resource_response,
 )
+from scimsrv.resources.searching import list_answer, query_groups
 from scimsrv.resources.storage import GroupStore, write_transaction
 
 ENDPOINT = "Groups"
@@ -186,40 +183,11 @@ async def delete_endpoint(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _list(request: Request, search: SearchRequest) -> Response:
-    reject_unsupported(search)
-    with _db(request).read() as session:
-        page = GroupStore(session, _tenant(request)).query(
-            search, page_size(search), members=not excludes(search, "members")
-        )
-        resources = [
-            resource_body(request, group, ENDPOINT, search, Context.SEARCH_RESPONSE)
-            for group in page.resources
-        ]
-    start = None if search.cursor is not None else (search.start_index or 1)
-    return scim_response(list_response(resources, page.total, start, page.next_cursor))
-
-
 async def list_endpoint(request: Request) -> Response:
-    return _list(request, search_from_query(request, GroupResource))
+    return list_answer(request, search_from_query(request, GroupResource), query_groups, ENDPOINT)
 
 
 async def search_endpoint(request: Request) -> Response:
-    return _list(request, search_from_body(await read_json(request), GroupResource))
-
-
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        return await create_endpoint(request)
-    return await list_endpoint(request)
-
-
-async def item(request: Request) -> Response:
-    handlers = {
-        "GET": get_endpoint,
-        "HEAD": get_endpoint,
-        "PUT": replace_endpoint,
-        "PATCH": patch_endpoint,
-        "DELETE": delete_endpoint,
-    }
-    return await handlers[request.method](request)
+    return list_answer(
+        request, search_from_body(await read_json(request), GroupResource), query_groups, ENDPOINT
+    )

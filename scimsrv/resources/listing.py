@@ -48,7 +48,8 @@ def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
     if isinstance(payload.get("filter"), str):
         payload["filter"] = _tolerant_filter(payload["filter"])
     try:
-        return SearchRequest[model].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+        schema = SearchRequest if model is None else SearchRequest[model]
+        return schema.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
     except (ValidationError, SCIMException) as exc:
         raise scim_error(exc) from exc
 

@@ -16,12 +16,9 @@ from starlette.responses import Response
 
 from licensing_core.db import Database
 from scimsrv.errors import ScimError
-from scimsrv.http import read_json, scim_response
+from scimsrv.http import read_json
 from scimsrv.resource_models import UserResource
 from scimsrv.resources.listing import (
-    list_response,
-    page_size,
-    reject_unsupported,
     response_parameters,
     search_from_body,
     search_from_query,
@@ -31,9 +28,9 @@ from scimsrv.resources.patch import apply_patch, parse_patch
 from scimsrv.resources.rendering import (
     check_if_match,
     not_modified,
-    resource_body,
     resource_response,
 )
+from scimsrv.resources.searching import list_answer, query_users
 from scimsrv.resources.storage import UserStore, write_transaction
 
 ENDPOINT = "Users"
@@ -153,40 +150,13 @@ async def delete_endpoint(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _list(request: Request, search: Any) -> Response:
-    reject_unsupported(search)
-    with _db(request).read() as session:
-        page = UserStore(session, _tenant(request)).query(search, page_size(search))
-        resources = [
-            resource_body(request, user, ENDPOINT, search, Context.SEARCH_RESPONSE)
-            for user in page.resources
-        ]
-    start = None if search.cursor is not None else (search.start_index or 1)
-    return scim_response(list_response(resources, page.total, start, page.next_cursor))
-
-
 async def list_endpoint(request: Request) -> Response:
     """RFC 7644 §3.4.2: no match is a 200 with an empty list, never a 404."""
-    return _list(request, search_from_query(request, UserResource))
+    return list_answer(request, search_from_query(request, UserResource), query_users, ENDPOINT)
 
 
 async def search_endpoint(request: Request) -> Response:
     """RFC 7644 §3.4.3: POST /Users/.search."""
-    return _list(request, search_from_body(await read_json(request), UserResource))
-
-
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        return await create_endpoint(request)
-    return await list_endpoint(request)
-
-
-async def item(request: Request) -> Response:
-    handlers = {
-        "GET": get_endpoint,
-        "HEAD": get_endpoint,
-        "PUT": replace_endpoint,
-        "PATCH": patch_endpoint,
-        "DELETE": delete_endpoint,
-    }
-    return await handlers[request.method](request)
+    return list_answer(
+        request, search_from_body(await read_json(request), UserResource), query_users, ENDPOINT
+    )
