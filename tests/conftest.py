@@ -127,3 +127,46 @@ def db(database_url) -> Iterator[Database]:
 def tenant_id() -> str:
     """A tenant id no other test uses."""
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def database_file(fresh_database_url) -> str:
+    """The URL of a fresh SQLite file, for CLI runs."""
+    return fresh_database_url("sqlite")
+
+
+@pytest.fixture
+def scimsrv(database_file):
+    """Run ``scimsrv ARGS`` in-process against ``database_file``; extra env may be given.
+
+    The settings a developer may have exported are cleared, so each run sees
+    only the database and what the test passes.
+    """
+    from typer.testing import CliRunner
+
+    from scimsrv.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str, **env: str | None):
+        environment = {
+            "SCIMSRV_DATABASE_URL": database_file,
+            "SCIMSRV_HOST": None,
+            "SCIMSRV_PORT": None,
+            "SCIMSRV_PUBLIC_URL": None,
+            "SCIMSRV_LICENSE_PUBLIC_KEYS": None,
+            "SCIMSRV_TRUST_TEST_LICENSE_KEY": None,
+            **env,
+        }
+        return runner.invoke(app, list(args), env=environment)
+
+    return run
+
+
+def assert_one_line_failure(result, reason: str) -> None:
+    """A CLI failure: exit code 1 and one line on stderr, ``error: ...`` naming why
+    (a report a command printed before failing may stand on stdout)."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and reason in lines[0], result.stderr

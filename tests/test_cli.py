@@ -11,39 +11,9 @@ from licensing_core.tables import ModuleLicense
 from scimsrv import schema, tokens
 from scimsrv.cli import app
 from scimsrv.models import ApiToken
+from tests.conftest import assert_one_line_failure
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def database_file(fresh_database_url) -> str:
-    return fresh_database_url("sqlite")
-
-
-@pytest.fixture
-def scimsrv(database_file):
-    """Run ``scimsrv ARGS`` against the fresh database; extra env may be given."""
-
-    def run(*args: str, **env: str | None):
-        environment = {
-            "SCIMSRV_DATABASE_URL": database_file,
-            "SCIMSRV_HOST": None,
-            "SCIMSRV_PORT": None,
-            "SCIMSRV_PUBLIC_URL": None,
-            **env,
-        }
-        return runner.invoke(app, list(args), env=environment)
-
-    return run
-
-
-def assert_one_line_failure(result, reason: str) -> None:
-    assert result.exit_code != 0
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert reason in lines[0]
 
 
 def with_db(url: str):

@@ -7,45 +7,16 @@ from importlib import resources
 
 import pytest
 from sqlalchemy import update
-from typer.testing import CliRunner
 
 from licensing_core import signing
 from licensing_core.assignment import Assigner
 from licensing_core.db import Database
 from licensing_core.plans import Combination
 from licensing_core.tables import Associate, ModuleLicense
-from scimsrv.cli import app
+from tests.conftest import assert_one_line_failure
 from tests.licensing_helpers import NOW
 
-runner = CliRunner()
 DEFAULT_SPEC = str(resources.files("licensing_core").joinpath("data", "default_license_set.json"))
-
-
-@pytest.fixture
-def database_file(fresh_database_url) -> str:
-    return fresh_database_url("sqlite")
-
-
-@pytest.fixture
-def scimsrv(database_file):
-    def run(*args: str, **env: str | None):
-        environment = {
-            "SCIMSRV_DATABASE_URL": database_file,
-            "SCIMSRV_LICENSE_PUBLIC_KEYS": None,
-            "SCIMSRV_TRUST_TEST_LICENSE_KEY": None,
-            **env,
-        }
-        return runner.invoke(app, list(args), env=environment)
-
-    return run
-
-
-def assert_one_line_failure(result, reason: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert reason in lines[0]
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.test_cli import assert_one_line_failure, database_file, scimsrv  # noqa: F401
+from tests.conftest import assert_one_line_failure
 
 
-def test_rules_add_list_move_disable_remove(scimsrv):  # noqa: F811
+def test_rules_add_list_move_disable_remove(scimsrv):
     assert scimsrv("tenant", "create", "acme").exit_code == 0
     added = scimsrv("rules", "add", "acme", "--scope", "all", "--plans", "Sales-Essentials")
     assert added.exit_code == 0, added.stderr
@@ -23,7 +23,7 @@ def test_rules_add_list_move_disable_remove(scimsrv):  # noqa: F811
     assert removed.exit_code == 0
 
 
-def test_dry_run_shows_the_preview_and_changes_nothing(scimsrv):  # noqa: F811
+def test_dry_run_shows_the_preview_and_changes_nothing(scimsrv):
     scimsrv("tenant", "create", "acme")
     result = scimsrv(
         "rules", "add", "acme", "--scope", "all", "--plans", "Service-Premium", "--dry-run"
@@ -34,23 +34,23 @@ def test_dry_run_shows_the_preview_and_changes_nothing(scimsrv):  # noqa: F811
     assert "no rules" in scimsrv("rules", "list", "acme").stdout
 
 
-def test_invalid_rule_fails_with_one_line(scimsrv):  # noqa: F811
+def test_invalid_rule_fails_with_one_line(scimsrv):
     scimsrv("tenant", "create", "acme")
     result = scimsrv("rules", "add", "acme", "--scope", "all", "--plans", "Sales-Gold")
     assert_one_line_failure(result, "unknown plan 'Sales-Gold'")
 
 
-def test_rules_of_an_unknown_tenant_fail_with_one_line(scimsrv):  # noqa: F811
+def test_rules_of_an_unknown_tenant_fail_with_one_line(scimsrv):
     assert_one_line_failure(scimsrv("rules", "list", "nobody"), "no tenant 'nobody'")
 
 
-def test_tenant_check_reports_a_consistent_tenant(scimsrv):  # noqa: F811
+def test_tenant_check_reports_a_consistent_tenant(scimsrv):
     scimsrv("tenant", "create", "acme")
     result = scimsrv("tenant", "check", "acme")
     assert result.exit_code == 0 and "is consistent" in result.stdout
 
 
-def test_operator_tokens_are_issued_listed_and_revoked(scimsrv):  # noqa: F811
+def test_operator_tokens_are_issued_listed_and_revoked(scimsrv):
     secret = scimsrv("operator", "token", "issue", "--label", "ops").stdout.strip()
     assert len(secret) >= 40
     listed = scimsrv("operator", "token", "list").stdout
