@@ -17,6 +17,7 @@ from scimsrv import schema, tokens
 from scimsrv.cli_support import fail, migrated, now, settings, valid_tenant_id
 from scimsrv.consistency import check_tenant
 from scimsrv.license_cli import license_app
+from scimsrv.report_cli import report_app
 from scimsrv.rules_cli import rules_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(operator_app, name="operator")
 app.add_typer(rules_app, name="rules")
 app.add_typer(license_app, name="license")
+app.add_typer(report_app, name="report")
 
 
 @db_app.command("upgrade")
