@@ -72,7 +72,8 @@ def load_facts(
         user_id: (
             assoc_id,
             retired,
-            UserFacts.of(active, groups.get(user_id, ()), _role_values(roles)),
+            # Only an explicit active=false deactivates; unassigned counts as active.
+            UserFacts.of(active is not False, groups.get(user_id, ()), _role_values(roles)),
         )
         for user_id, assoc_id, active, roles, retired in users
     }
@@ -143,7 +144,7 @@ class Provisioner:
             after = chunk[-1]
 
     def _recompute(self, user_ids: list[str]) -> None:
-        # The store keeps associate.deleted equal to "not active"; an inactive
+        # The store keeps associate.deleted equal to "active is false"; an inactive
         # user's rules yield no selection, which releases everything it held.
         facts = load_facts(self.session, self.tenant_id, user_ids)
         self.book.request(

@@ -54,7 +54,8 @@ class ScimUser(Base):
     user_name: Mapped[str] = mapped_column(String(255))
     user_name_ci: Mapped[str] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None when unassigned (a PATCH removed it); only False retires the user.
+    active: Mapped[bool | None] = mapped_column(Boolean, default=True)
     display_name: Mapped[str | None] = mapped_column(String(255))
     doc: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -111,6 +112,8 @@ class GroupMember(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[str] = mapped_column(ScimId)
     user_id: Mapped[str] = mapped_column(ScimId)
+    # The member's "display" as the client sent it; the user's name when None.
+    display: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "group_id", "user_id"),

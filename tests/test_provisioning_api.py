@@ -155,3 +155,25 @@ def test_after_grace_license_changes_are_refused_with_403_and_reads_work(db, ten
         assert scim.licensing(alice["id"]) == {"state": "none"}
         # A write that changes no license still works.
         scim.patch(f"/Users/{alice['id']}", {"op": "replace", "path": "displayName", "value": "A"})
+
+
+def test_removing_active_leaves_it_unassigned_and_keeps_the_plans(scim):
+    alice = scim.user("alice@example.com")
+    scim.group("Sales-Premium", [alice["id"]])
+    patched = scim.patch(f"/Users/{alice['id']}", {"op": "remove", "path": "active"})
+    assert "active" not in patched
+    assert "active" not in scim.ok("GET", f"/Users/{alice['id']}")
+    assert scim.licensing(alice["id"])["state"] == "licensed"
+
+
+def test_member_display_is_kept_as_sent_and_ref_points_at_the_user(scim):
+    alice = scim.user("alice@example.com")
+    group = scim.group("Support")
+    scim.patch(
+        f"/Groups/{group['id']}",
+        {"op": "add", "path": "members", "value": [{"value": alice["id"], "display": "Ally"}]},
+    )
+    [member] = scim.ok("GET", f"/Groups/{group['id']}")["members"]
+    assert member["display"] == "Ally"
+    assert member["$ref"] == scim.ok("GET", f"/Users/{alice['id']}")["meta"]["location"]
+    assert member["type"] == "User"

@@ -94,8 +94,9 @@ def test_replace_bumps_version_and_keeps_associate_in_step(db, tenant):
 
 def test_replace_with_identical_attributes_keeps_the_version(db, tenant):
     with db.write() as session:
-        user = store.create_user(session, tenant, {"userName": "same", "title": "x"})
-        again = store.replace_user(session, tenant, user.id, {"userName": "same", "title": "x"})
+        body = {"userName": "same", "title": "x", "active": True}
+        user = store.create_user(session, tenant, body)
+        again = store.replace_user(session, tenant, user.id, body)
         assert again.version == 1
 
 
@@ -185,3 +186,14 @@ def test_email_addresses_in_directory_domains_are_kept_as_given(db, tenant):
         {"value": "Test.User@okta.local", "type": "work"}
     ]
     assert [row.id for row in found.rows] == [user.id]
+
+
+def test_replace_without_active_leaves_it_unassigned_and_the_user_not_retired(db, tenant):
+    with db.write() as session:
+        user = store.create_user(session, tenant, {"userName": "quiet"})
+        assert user.active is True
+        replaced = store.replace_user(session, tenant, user.id, {"userName": "quiet"})
+        assert replaced.active is None
+        assert "active" not in store.user_to_resource(replaced)
+        associate = session.get(Associate, replaced.associate_id)
+        assert associate.deleted is False

@@ -82,10 +82,11 @@ def apply_patch(patch: PatchOp, resource: Any) -> bool:
 
 @dataclass(frozen=True)
 class MemberChange:
-    """One membership operation: ``ids`` None on a remove means every member."""
+    """One membership operation on ``ids`` (user id -> the ``display`` sent, if any);
+    ``ids`` None on a remove means every member."""
 
     op: Literal["add", "remove", "replace"]
-    ids: tuple[str, ...] | None
+    ids: dict[str, str | None] | None
 
 
 @dataclass
@@ -101,9 +102,9 @@ class GroupPatch:
         return bool(self.attributes.operations)
 
 
-def _member_ids(value: Any) -> tuple[str, ...]:
+def _member_ids(value: Any) -> dict[str, str | None]:
     entries = value if isinstance(value, list) else [value]
-    ids = []
+    ids: dict[str, str | None] = {}
     for entry in entries:
         member_id = entry.get("value") if isinstance(entry, dict) else None
         if not isinstance(member_id, str) or not member_id:
@@ -111,8 +112,9 @@ def _member_ids(value: Any) -> tuple[str, ...]:
         member_type = entry.get("type")
         if isinstance(member_type, str) and member_type.lower() != "user":
             raise ScimError(400, f"member {member_id}: only users can be members", "invalidValue")
-        ids.append(member_id)
-    return tuple(dict.fromkeys(ids))
+        display = entry.get("display")
+        ids.setdefault(member_id, display if isinstance(display, str) else None)
+    return ids
 
 
 def _filtered_ids(node: Any) -> tuple[str, ...]:
@@ -154,13 +156,13 @@ def _member_change(operation: PatchOperation) -> MemberChange:
             raise ScimError(
                 400, f"'{path}': a members filter only selects what to remove", "invalidPath"
             )
-        return MemberChange("remove", _filtered_ids(path.value_filter))
+        return MemberChange("remove", dict.fromkeys(_filtered_ids(path.value_filter)))
     if op == "remove":
         if operation.value is None:
             return MemberChange("remove", None)
         return MemberChange("remove", _member_ids(operation.value))
     if operation.value is None:
-        return MemberChange("replace", ())
+        return MemberChange("replace", {})
     return MemberChange(op, _member_ids(operation.value))  # type: ignore[arg-type]
 
 
@@ -177,7 +179,7 @@ def split_group_patch(patch: PatchOp) -> GroupPatch:
             rest = {}
             for key, item in operation.value.items():
                 if key.lower() == "members" or key.lower().endswith(":members"):
-                    ids = () if item is None else _member_ids(item)
+                    ids = {} if item is None else _member_ids(item)
                     members.append(MemberChange(operation.op.value, ids))  # type: ignore[arg-type]
                 else:
                     rest[key] = item

@@ -40,9 +40,14 @@ def check_if_match(if_match: str | None, resource: Any) -> None:
 
 
 def locate(request: Request, resource: Any, endpoint: str) -> Any:
-    """Set ``meta.location``: the absolute URL of the resource under the tenant."""
+    """Set ``meta.location`` (the absolute URL of the resource under the tenant)
+    and each member's ``$ref``."""
+    base = tenant_base_url(request)
     if resource.meta is not None:
-        resource.meta.location = f"{tenant_base_url(request)}/{endpoint}/{resource.id}"
+        resource.meta.location = f"{base}/{endpoint}/{resource.id}"
+    # Group members are always users (nested groups are refused): point at them.
+    for member in getattr(resource, "members", None) or ():
+        member.ref = f"{base}/Users/{member.value}"
     return resource
 
 

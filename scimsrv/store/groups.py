@@ -57,7 +57,7 @@ def _unique(ids: Iterable[str]) -> list[str]:
 
 def _group_columns(
     attributes: Mapping[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str | None]]:
     body = dict(attributes)
     # Entra adds its own schema URN to the Group's schemas; it defines nothing we store.
     body["schemas"] = [GROUP_SCHEMA]
@@ -76,15 +76,16 @@ def _group_columns(
     return columns, doc, member_ids
 
 
-def member_ids_of(members: Any) -> list[str]:
-    """The user ids of a ``members`` value (``[{"value": id, ...}]``).
+def member_ids_of(members: Any) -> dict[str, str | None]:
+    """The members of a ``members`` value (``[{"value": id, "display": ...}]``):
+    user id -> the display sent (None when absent), in order.
 
     :raises ScimError: 400 ``invalidValue`` for anything else, and for
         members of type Group (nested groups are not supported).
     """
     if not isinstance(members, list):
         raise ScimError(400, 'members must be a list of {"value": id}', "invalidValue")
-    ids = []
+    ids: dict[str, str | None] = {}
     for member in members:
         value = member.get("value") if isinstance(member, dict) else None
         if not isinstance(value, str) or not value:
@@ -93,8 +94,16 @@ def member_ids_of(members: Any) -> list[str]:
             raise ScimError(
                 400, "nested groups are not supported: members must be users", "invalidValue"
             )
-        ids.append(value)
-    return _unique(ids)
+        display = member.get("display")
+        ids.setdefault(value, display if isinstance(display, str) else None)
+    return ids
+
+
+def _displays(members: Iterable[str] | Mapping[str, str | None]) -> dict[str, str | None]:
+    """Members as user id -> display: from a mapping, or from plain ids (no display)."""
+    if isinstance(members, Mapping):
+        return dict(members)
+    return dict.fromkeys(members)
 
 
 def _conflict(display_name: str) -> ScimError:
@@ -259,19 +268,21 @@ def _insert(session: Session):
 
 
 def _insert_members(
-    session: Session, tenant_id: str, group_id: str, user_ids: Sequence[str]
+    session: Session, tenant_id: str, group_id: str, members: Mapping[str, str | None]
 ) -> list[str]:
+    user_ids = list(members)
     if not user_ids:
         return []
     _require_users(session, tenant_id, user_ids)
     insert = _insert(session)
     added: list[str] = []
     for chunk in _chunks(user_ids):
+        rows = [
+            {"tenant_id": tenant_id, "group_id": group_id, "user_id": u, "display": members[u]}
+            for u in chunk
+        ]
         statement = (
-            insert(GroupMember)
-            .values([{"tenant_id": tenant_id, "group_id": group_id, "user_id": u} for u in chunk])
-            .on_conflict_do_nothing()
-            .returning(GroupMember.user_id)
+            insert(GroupMember).values(rows).on_conflict_do_nothing().returning(GroupMember.user_id)
         )
         added.extend(session.scalars(statement).all())
     return sorted(added)
@@ -281,19 +292,20 @@ def add_members(
     session: Session,
     tenant_id: str,
     group_id: str,
-    user_ids: Iterable[str],
+    user_ids: Iterable[str] | Mapping[str, str | None],
     *,
     now: datetime | None = None,
 ) -> list[str]:
     """Add users to a group (PATCH add ``members``); present ones are ignored.
+    ``user_ids`` may map each id to the member ``display`` the client sent.
 
     :returns: the ids of users who were not members before (sorted).
     :raises ScimError: 404 for an unknown group; 400 ``invalidValue`` when an
         id is not a user of this tenant (nothing is added then).
     """
-    ids = _unique(user_ids)
+    members = _displays(user_ids)
     _require_group(session, tenant_id, group_id)
-    added = _insert_members(session, tenant_id, group_id, ids)
+    added = _insert_members(session, tenant_id, group_id, members)
     if added:
         _bump(session, tenant_id, group_id, now or utcnow())
     return added
@@ -337,7 +349,7 @@ def replace_members(
     session: Session,
     tenant_id: str,
     group_id: str,
-    user_ids: Iterable[str],
+    user_ids: Iterable[str] | Mapping[str, str | None],
     *,
     now: datetime | None = None,
 ) -> list[str]:
@@ -349,9 +361,9 @@ def replace_members(
     :returns: the ids of users added or removed (sorted).
     :raises ScimError: 404; 400 ``invalidValue`` as :func:`add_members`.
     """
-    wanted = _unique(user_ids)
+    wanted = _displays(user_ids)
     _require_group(session, tenant_id, group_id)
-    _require_users(session, tenant_id, wanted)
+    _require_users(session, tenant_id, list(wanted))
     current = set(
         session.scalars(
             select(GroupMember.user_id).where(
@@ -359,8 +371,7 @@ def replace_members(
             )
         )
     )
-    wanted_set = set(wanted)
-    gone = sorted(current - wanted_set)
+    gone = sorted(current - set(wanted))
     for chunk in _chunks(gone):
         session.execute(
             delete(GroupMember).where(
@@ -369,7 +380,8 @@ def replace_members(
                 GroupMember.user_id.in_(chunk),
             )
         )
-    added = _insert_members(session, tenant_id, group_id, [u for u in wanted if u not in current])
+    new = {u: display for u, display in wanted.items() if u not in current}
+    added = _insert_members(session, tenant_id, group_id, new)
     changed = sorted(set(gone) | set(added))
     if changed:
         _bump(session, tenant_id, group_id, now or utcnow())
@@ -394,12 +406,19 @@ def members_of(
     session: Session, tenant_id: str, group_ids: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """The ``members`` attribute of each group, in one query for a page:
-    ``{group_id: [{"value", "display", "type": "User"}]}``, ordered by user id."""
+    ``{group_id: [{"value", "display", "type": "User"}]}``, ordered by user id;
+    ``display`` is what the client sent, else the user's displayName or userName."""
     result: dict[str, list[dict[str, Any]]] = {group_id: [] for group_id in group_ids}
     if not group_ids:
         return result
     rows = session.execute(
-        select(GroupMember.group_id, ScimUser.id, ScimUser.display_name, ScimUser.user_name)
+        select(
+            GroupMember.group_id,
+            ScimUser.id,
+            GroupMember.display,
+            ScimUser.display_name,
+            ScimUser.user_name,
+        )
         .join(
             ScimUser,
             (ScimUser.tenant_id == GroupMember.tenant_id) & (ScimUser.id == GroupMember.user_id),
@@ -407,9 +426,9 @@ def members_of(
         .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id.in_(list(group_ids)))
         .order_by(GroupMember.group_id, GroupMember.user_id)
     )
-    for group_id, user_id, display_name, user_name in rows:
+    for group_id, user_id, display, display_name, user_name in rows:
         result[group_id].append(
-            {"value": user_id, "display": display_name or user_name, "type": "User"}
+            {"value": user_id, "display": display or display_name or user_name, "type": "User"}
         )
     return result
 

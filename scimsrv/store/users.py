@@ -46,7 +46,9 @@ _NOT_IN_DOC = frozenset(
 )
 
 
-def _user_columns(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _user_columns(
+    attributes: Mapping[str, Any], default_active: bool | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     body, addresses = _set_aside_email_addresses(attributes)
     data = canonical(UserModel, body)
     for email, address in zip(data.get("emails", []), addresses, strict=False):
@@ -58,7 +60,7 @@ def _user_columns(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
         "user_name": user_name,
         "user_name_ci": user_name.casefold(),
         "external_id": data.get("externalId"),
-        "active": data.get("active", True),
+        "active": data.get("active", default_active),
         "display_name": data.get("displayName"),
     }
     doc = {key: value for key, value in data.items() if key not in _NOT_IN_DOC}
@@ -123,7 +125,7 @@ def create_user(
     session: Session, tenant_id: str, attributes: Mapping[str, Any], *, now: datetime | None = None
 ) -> ScimUser:
     """Create a user and its associate (``name`` = userName casefolded,
-    ``deleted`` = not active) in the caller's transaction (RFC 7644 §3.3).
+    ``deleted`` = active is false) in the caller's transaction (RFC 7644 §3.3).
 
     ``attributes`` is the request body: validated here with scim2-models
     (User + enterprise extension); ``id``, ``meta``, ``groups`` and
@@ -134,13 +136,14 @@ def create_user(
         attributes that do not fit the schema.
     """
     now = now or utcnow()
-    columns, doc = _user_columns(attributes)
+    # A new user without "active" is active (a service-provider default, RFC 7643 §2.2).
+    columns, doc = _user_columns(attributes, default_active=True)
     _check_user_name_free(session, tenant_id, columns["user_name_ci"], columns["user_name"], None)
     associate = Associate(
         tenant_id=tenant_id,
         name=columns["user_name_ci"],
         user_name=columns["user_name"],
-        deleted=not columns["active"],
+        deleted=columns["active"] is False,
         registered=now,
     )
     session.add(associate)
@@ -196,7 +199,8 @@ def replace_user(
     now = now or utcnow()
     user = get_user(session, tenant_id, user_id)
     check_version(RESOURCE_TYPE, user, expected_version)
-    columns, doc = _user_columns(attributes)
+    # A replacement without "active" leaves it unassigned (RFC 7644 §3.5.1).
+    columns, doc = _user_columns(attributes, default_active=None)
     if columns["user_name_ci"] != user.user_name_ci:
         _check_user_name_free(
             session, tenant_id, columns["user_name_ci"], columns["user_name"], user.id
@@ -213,7 +217,7 @@ def replace_user(
     if associate is not None:
         associate.name = columns["user_name_ci"]
         associate.user_name = columns["user_name"]
-        associate.deleted = not columns["active"]
+        associate.deleted = columns["active"] is False
         associate.updated = now
         associate.updated_count = (associate.updated_count or 0) + 1
     _flush(session, columns["user_name"])
@@ -304,7 +308,8 @@ def user_to_resource(
     resource["userName"] = user.user_name
     if user.display_name is not None:
         resource["displayName"] = user.display_name
-    resource["active"] = user.active
+    if user.active is not None:
+        resource["active"] = user.active
     resource.update(user.doc)
     if groups:
         resource["groups"] = groups
