@@ -104,7 +104,7 @@ async def get_endpoint(request: Request) -> Response:
     params = response_parameters(request, UserResource)
     user_id = request.path_params["id"]
     with _db(request).read() as session:
-        user = UserStore(session, _tenant(request)).get(user_id)
+        user = UserStore(session, _tenant(request)).read(user_id)
     if user is None:
         raise ScimError(404, f"User {user_id} not found")
     return not_modified(request, user) or resource_response(
