@@ -177,3 +177,19 @@ def test_member_display_is_kept_as_sent_and_ref_points_at_the_user(scim):
     assert member["display"] == "Ally"
     assert member["$ref"] == scim.ok("GET", f"/Users/{alice['id']}")["meta"]["location"]
     assert member["type"] == "User"
+
+
+@pytest.mark.parametrize("path", [LICENSING, f"{LICENSING}:state", f"{LICENSING}:basePlans"])
+def test_patching_the_read_only_licensing_extension_is_400_mutability(scim, path):
+    alice = scim.user("alice@example.com")
+    response = scim.request(
+        "PATCH",
+        f"/Users/{alice['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": path, "value": {"state": "licensed"}}],
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "mutability"
+    assert scim.licensing(alice["id"]) == {"state": "none"}

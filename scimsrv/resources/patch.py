@@ -19,7 +19,7 @@ from scim2_models import Context, PatchOp, PatchOperation, Path, SCIMException
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from scimsrv.errors import ScimError
-from scimsrv.resource_models import ENTERPRISE_SCHEMA, POLICY, GroupResource
+from scimsrv.resource_models import ENTERPRISE_SCHEMA, LICENSING_SCHEMA, POLICY, GroupResource
 from scimsrv.resources.parsing import manager_as_object, require_object, scim_error
 
 _MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()
@@ -63,11 +63,28 @@ def parse_patch(body: Any, model: type) -> PatchOp:
         if key.lower() == "operations" and isinstance(payload[key], list):
             payload[key] = [_normalized_operation(op) for op in payload[key]]
     try:
-        return PatchOp[model].model_validate(
+        patch = PatchOp[model].model_validate(
             payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
     except (ValidationError, SCIMException) as exc:
         raise scim_error(exc) from exc
+    _refuse_read_only_targets(patch)
+    return patch
+
+
+def _refuse_read_only_targets(patch: PatchOp) -> None:
+    """RFC 7644 §3.5.2: an operation aimed at a readOnly attribute is an error
+    (400 ``mutability``), not silently ignored. The licensing extension is
+    computed by the server, so every path into it is read-only."""
+    for operation in patch.operations or []:
+        target = str(operation.path or "")
+        if target.lower().startswith(LICENSING_SCHEMA.lower()):
+            raise ScimError(
+                400,
+                f"'{target}' is read-only: the licensing extension is computed from "
+                "groups, roles and rules",
+                "mutability",
+            )
 
 
 def apply_patch(patch: PatchOp, resource: Any) -> bool:
