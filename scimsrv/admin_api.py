@@ -3,7 +3,8 @@
 Operator tokens (``scimsrv operator token issue``) reach every tenant's admin
 routes and no SCIM route; tenant tokens reach only their tenant's SCIM API.
 Routes: rules (list, add, change, remove, preview), the consistency check,
-and the license set (status; import of a signed set).
+the license set (status; import of a signed set), usage reports and the
+Licenses page (:mod:`scimsrv.report_api`).
 Rule edits take ``?dryRun=true`` to answer the preview without changing
 anything; without it the edit, the recompute of every user and the answer's
 preview commit together.
@@ -11,6 +12,8 @@ preview commit together.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,15 +30,35 @@ from licensing_core.license_set import parse_license_set
 from licensing_core.license_status import LicenseStatus, license_status
 from licensing_core.tenants import get_tenant
 from scimsrv import tokens
-from scimsrv.auth import CHALLENGE, bearer_token
+from scimsrv.auth import bearer_token
 from scimsrv.consistency import check_tenant
 from scimsrv.errors import ScimError, error_response
 from scimsrv.http import read_json
+from scimsrv.report_api import report_routes
 from scimsrv.rule_admin import RuleEditor, preview_view, rule_view
+
+ADMIN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scimsrv", Basic realm="scimsrv admin"'}
+
+
+def operator_credential(authorization: str | None) -> str | None:
+    """The operator token of a Bearer header, or the password of a Basic one
+    (so a browser can open the Licenses page: any user name, the token as password)."""
+    token = bearer_token(authorization)
+    if token is not None or not authorization:
+        return token
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2]
+    return password or None
 
 
 class OperatorAuth:
-    """ASGI middleware for the admin mount: 401 unless the bearer token is an operator's."""
+    """ASGI middleware for the admin mount: 401 unless the request carries an operator token."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,11 +68,11 @@ class OperatorAuth:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        presented = bearer_token(request.headers.get("authorization"))
+        presented = operator_credential(request.headers.get("authorization"))
         db: Database = request.app.state.db
         if presented is None or not await run_in_threadpool(_is_operator, db, presented):
-            detail = "missing bearer token" if presented is None else "invalid operator token"
-            response = error_response(ScimError(401, detail), headers=CHALLENGE)
+            detail = "missing operator token" if presented is None else "invalid operator token"
+            response = error_response(ScimError(401, detail), headers=ADMIN_CHALLENGE)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -300,4 +323,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/tenants/{tenant}/check", check, methods=["GET"]),
         Route("/tenants/{tenant}/license-set", show_license_set, methods=["GET"]),
         Route("/tenants/{tenant}/license-set", import_license, methods=["POST"]),
+        *report_routes(),
     ]
