@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from licensing_core.errors import UnknownTenant
@@ -115,6 +115,12 @@ def revoke(
     return TokenInfo(token.id, token.prefix, token.label, token.created, token.revoked)
 
 
+# Built once: every request runs it, only the digest changes.
+_BY_HASH = select(ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked).where(
+    ApiToken.token_hash == bindparam("digest")
+)
+
+
 def authenticate(session: Session, tenant_id: str | None, presented: str) -> bool:
     """Whether ``presented`` is a live token of ``tenant_id`` (None: an operator
     token): one lookup on the unique hash.
@@ -125,11 +131,7 @@ def authenticate(session: Session, tenant_id: str | None, presented: str) -> boo
     if not presented:
         return False
     digest = hash_token(presented)
-    row = session.execute(
-        select(ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked).where(
-            ApiToken.token_hash == digest
-        )
-    ).first()
+    row = session.connection().execute(_BY_HASH, {"digest": digest}).first()
     if row is None:
         return False
     return (

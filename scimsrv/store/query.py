@@ -128,7 +128,14 @@ def run_list(
     key = sort_key(spec, request.sort_by, request.sort_order, dialect)
 
     count = max_count if request.count is None else max(0, min(request.count, max_count))
-    total = session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+
+    def total(start: int | None, rows: list[Any]) -> int:
+        """The number of matches. A short page that holds rows, or is the
+        first, ends the list at a known index, so it tells the total: the
+        database counts only when it cannot (never for a lookup)."""
+        if start is not None and count and len(rows) < count and (rows or start == 1):
+            return start - 1 + len(rows)
+        return session.scalar(select(func.count()).select_from(table).where(*where)) or 0
 
     order = [table.id]
     if key.attribute:
@@ -151,11 +158,31 @@ def run_list(
         if len(fetched) > count:
             last = fetched[count - 1]
             next_cursor = encode_cursor(key, last[1], last[0].id)
-        return Page(rows, total, 1, len(rows), next_cursor)
+        # Only the first cursor page knows where it starts.
+        start = 1 if request.cursor == "" else None
+        return Page(rows, total(start, rows), 1, len(rows), next_cursor)
 
     start = max(1, request.start_index or 1)
     rows = []
-    if count:
-        query = select(table).where(*where).order_by(*order).offset(start - 1).limit(count)
+    if count and start == 1:
+        query = select(table).where(*where).order_by(*order).limit(count)
         rows = list(session.scalars(query))
-    return Page(rows, total, start, len(rows))
+    elif count:
+        # The OFFSET walks keys only (an index-only scan when the order has an
+        # index), then the page's rows are read by key: skipping N rows never
+        # reads N whole rows.
+        window = (
+            select(table.tenant_id.label("tenant"), table.id.label("key"))
+            .where(*where)
+            .order_by(*order)
+            .offset(start - 1)
+            .limit(count)
+            .subquery()
+        )
+        query = (
+            select(table)
+            .join(window, (table.tenant_id == window.c.tenant) & (table.id == window.c.key))
+            .order_by(*order)
+        )
+        rows = list(session.scalars(query))
+    return Page(rows, total(start, rows), start, len(rows))
