@@ -148,6 +148,11 @@ class Server:
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
         )
         self.requests = 0
+        self.slowest: list[tuple[float, str]] = []  # the 5 slowest requests
+
+    def _timed(self, seconds: float, method: str, url: str) -> None:
+        self.slowest.append((seconds, f"{method} {url[len(self.root) :]}"))
+        self.slowest = sorted(self.slowest, reverse=True)[:5]
 
     def close(self) -> None:
         self.client.close()
@@ -167,8 +172,10 @@ class Server:
             headers["Content-Type"] = SCIM_JSON
             content = json.dumps(body)
         self.requests += 1
+        started = time.monotonic()
         try:
             response = self.client.request(method, url, content=content, headers=headers)
+            self._timed(time.monotonic() - started, method, url)
         except httpx.HTTPError as exc:
             raise ScenarioFailed(
                 f"{method} {url}: no answer ({exc.__class__.__name__}: {exc})"
@@ -530,7 +537,22 @@ class Scenarios:
 
     # -- the sections --
 
+    # Groups the sequences create under these exact names: the tenant must not have them.
+    FIXED_GROUPS = (
+        "Sales-Premium",
+        "Service-Essentials + Marketing-Premium",
+        "Marketing-Premium",
+        "Marketing-Essentials",
+    )
+
+    def preflight(self) -> None:
+        self.section = "preflight"
+        with self.step("the tenant has no groups named as the plans the sequences create"):
+            taken = [name for name in self.FIXED_GROUPS if self.lookup_group(name)]
+            expect(not taken, "run the scenarios on a fresh tenant", "none of them", taken)
+
     def run_all(self, large_users: int, large_groups: int, seed: int, limit: float) -> None:
+        self.preflight()
         self.entra()
         self.entra_rfc_dialect()
         self.okta()
@@ -1358,6 +1380,35 @@ class Scenarios:
                     if member and (mode == "always" or not wanted):
                         wanted = merge(wanted, plans)
                 self.check_large_user(f"lr{u:05d}", view, wanted, seats)
+        with self.step("freed seats go to users waiting for them (3 holders deactivated)"):
+            plan, waiting = self.most_wanted_plan()
+            if waiting:
+                k = min(3, len(waiting))
+                flt = f'{LICENSING}:basePlans eq "{plan}" and userName sw "sc-{self.run}-lr"'
+                found = srv.scim("GET", "/Users", query=f"filter={_q(flt)}&count={k}")
+                holders = found.get("Resources", [])
+                expect(len(holders) == k, f"{k} large-run holders of {plan}", k, len(holders))
+                bought = srv.seats()[plan.lower()]
+                for holder in holders:
+                    in_time("deactivating holders")
+                    self.patch("Users", holder["id"], {"op": "replace", "value": {"active": False}})
+                after = srv.seats()[plan.lower()]
+                _, still = self.most_wanted_plan(plan)
+                expect(
+                    after["inUse"] == bought["inUse"] and len(still) == len(waiting) - k,
+                    f"{plan}: the {k} freed seats are taken by {k} of {len(waiting)} waiting",
+                    {"inUse": bought["inUse"], "waiting": len(waiting) - k},
+                    {"inUse": after["inUse"], "waiting": len(still)},
+                )
+                served = {u["id"] for u in waiting} - {u["id"] for u in still}
+                for user_id in served:
+                    view = srv.licensing(user_id)
+                    expect(
+                        plan in (view.get("basePlans") or []),
+                        "a served user holds the plan",
+                        plan,
+                        view,
+                    )
         with self.step("pay-per-use: users per plan (basePlans filter) equal inUse"):
             seats = srv.seats()
             counted = {p: srv.count(f'{LICENSING}:basePlans eq "{p}"') for p in PLANS}
@@ -1411,6 +1462,18 @@ class Scenarios:
                 f"   {len(waiting)} users pending, load {t_load:.1f}s "
                 f"(users {t_users:.1f}s), {srv.requests} requests so far"
             )
+
+    def most_wanted_plan(self, plan: str | None = None) -> tuple[str, list[dict]]:
+        """The plan most pending users wait for (or ``plan``), and those users."""
+        by_plan: dict[str, list[dict]] = {p: [] for p in PLANS}
+        for user in self.server.list_all(f'{LICENSING}:state eq "pending"', page=1000):
+            view = user[LICENSING]
+            granted = set(view.get("basePlans") or ())
+            for missing in set(parse_plans(view.get("requestedPlans", "")) or ()) - granted:
+                by_plan[missing].append(user)
+        if plan is None:
+            plan = max(PLANS, key=lambda p: len(by_plan[p]))
+        return plan, by_plan[plan]
 
     def members_of(self, group_id: str) -> set[str]:
         body = self.server.scim("GET", f"/Groups/{group_id}")
@@ -1481,6 +1544,8 @@ def main(argv: list[str] | None = None) -> int:
             f"scenarios: FAILED after {scenarios.steps} passed steps "
             f"({server.requests} requests, {time.monotonic() - started:.1f}s, run {run_id})"
         )
+        for seconds, request in server.slowest:
+            print(f"   slow: {seconds:.2f}s {request[:200]}")
         return 1
     finally:
         server.close()
@@ -1490,6 +1555,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(scenarios.users)} named users; large run {args.large_users} users / "
         f"{args.large_groups} groups; {time.monotonic() - started:.1f}s; run {run_id}"
     )
+    for seconds, request in server.slowest:
+        print(f"   slow: {seconds:.2f}s {request[:200]}")
     return 0
 
 
