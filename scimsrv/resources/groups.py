@@ -76,10 +76,16 @@ def patch(
     loaded), member operations as SQL; all in the caller's transaction."""
     plan = split_group_patch(operations)
     store = GroupStore(session, tenant_id)
-    group = _found(store, group_id, members=False)
+    # Member operations need only the version (If-Match, ETag): the group
+    # becomes a scim2-models resource only for attribute operations.
+    group: Any = store.read(group_id, lock=True)
+    if group is None:
+        raise ScimError(404, f"Group {group_id} not found")
     check_if_match(if_match, group)
-    if plan.touches_attributes and apply_patch(plan.attributes, group):
-        group = store.replace(group_id, group, members=False)
+    if plan.touches_attributes:
+        group = group.model()
+        if apply_patch(plan.attributes, group):
+            group = store.replace(group_id, group, members=False)
     for change in plan.members:
         if change.op == "add":
             store.add_members(group_id, change.ids or ())
@@ -87,8 +93,10 @@ def patch(
             store.remove_members(group_id, change.ids)
         else:
             store.replace_members(group_id, change.ids or ())
-    if plan.members or with_members:
-        group = store.get(group_id, members=with_members)
+    if with_members:
+        group = store.get(group_id, members=True)
+    elif plan.members:
+        group = store.read(group_id)
     return group
 
 

@@ -25,6 +25,7 @@ from scimsrv import store
 from scimsrv.licensing_view import licensing_views
 from scimsrv.provisioning import Provisioner
 from scimsrv.resource_models import LICENSING_SCHEMA, GroupResource, UserResource
+from scimsrv.resources.listing import excludes
 from scimsrv.resources.parsing import scim_error
 from scimsrv.scim_tables import ScimUser
 
@@ -149,6 +150,28 @@ class StoredUser:
         return _in_model_order(UserResource, body)
 
 
+class StoredGroup:
+    """A group as read back from its row, validated into a scim2-models
+    resource only if something needs more than its id and version (a member
+    PATCH answered with 204 needs neither the model nor the members)."""
+
+    __slots__ = ("body", "id", "meta")
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.id = body["id"]
+        self.meta = StoredMeta(body["meta"].get("version"))
+
+    def model(self) -> Any:
+        resource = _model(GroupResource, self.body)
+        if resource.meta is not None and self.meta.location is not None:
+            resource.meta.location = self.meta.location
+        return resource
+
+    def model_dump(self, *, scim_ctx: Context, response_parameters: Any = None) -> dict[str, Any]:
+        return self.model().model_dump(scim_ctx=scim_ctx, response_parameters=response_parameters)
+
+
 def _list_request(search: SearchRequest, count: int) -> store.ListRequest:
     return store.ListRequest(
         filter=None if search.filter is None else str(search.filter),
@@ -181,8 +204,15 @@ class _Writer:
 
 
 class UserStore(_Writer):
-    def _stored(self, rows: list[ScimUser]) -> list[StoredUser]:
-        groups = store.user_groups(self.session, self.tenant_id, [row.id for row in rows])
+    def _stored(self, rows: list[ScimUser], groups_read: bool = True) -> list[StoredUser]:
+        """``groups_read`` False: the response leaves ``groups`` out, or the
+        users were created in this transaction and are in no group yet."""
+        ids = [row.id for row in rows]
+        groups = (
+            store.user_groups(self.session, self.tenant_id, ids)
+            if groups_read
+            else {user_id: [] for user_id in ids}
+        )
         views = licensing_views(self.session, self.tenant_id, [row.associate_id for row in rows])
         resources = []
         for row in rows:
@@ -195,7 +225,7 @@ class UserStore(_Writer):
     def create(self, user: Any) -> StoredUser:
         row = store.create_user(self.session, self.tenant_id, _payload(user), now=self.now)
         self._changed([row.id])
-        return self._stored([row])[0]
+        return self._stored([row], groups_read=False)[0]
 
     def get(self, user_id: str, lock: bool = False) -> Any | None:
         """The user as a scim2-models resource, to compare, patch or replace."""
@@ -226,7 +256,8 @@ class UserStore(_Writer):
 
     def query(self, search: SearchRequest, count: int) -> Page:
         page = store.list_users(self.session, self.tenant_id, _list_request(search, count))
-        return Page(self._stored(list(page.rows)), page.total_results, page.next_cursor)
+        users = self._stored(list(page.rows), groups_read=not excludes(search, "groups"))
+        return Page(users, page.total_results, page.next_cursor)
 
 
 class GroupStore(_Writer):
@@ -244,6 +275,11 @@ class GroupStore(_Writer):
     def get(self, group_id: str, members: bool = True, lock: bool = False) -> Any | None:
         row = store.find_group(self.session, self.tenant_id, group_id, for_update=lock)
         return None if row is None else self._resource(row, members)
+
+    def read(self, group_id: str, lock: bool = False) -> StoredGroup | None:
+        """The group without its members, not yet validated into a resource."""
+        row = store.find_group(self.session, self.tenant_id, group_id, for_update=lock)
+        return None if row is None else StoredGroup(store.group_to_resource(row))
 
     def replace(self, group_id: str, group: Any, members: bool = True) -> Any:
         row = store.get_group(self.session, self.tenant_id, group_id)
