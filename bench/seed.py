@@ -74,7 +74,7 @@ def seed_users(engine: Engine, tenant_id: str, count: int, start: int = 0) -> Se
     associates = Associate.__table__
     with engine.begin() as connection:
         for indexes in _chunks(range(start, start + count)):
-            columns = [_user_columns(user_body(i)) for i in indexes]
+            columns = [_user_columns(user_body(i), default_active=True) for i in indexes]
             assoc_ids = connection.scalars(
                 insert(associates).returning(
                     associates.c.associate_id, sort_by_parameter_order=True
