@@ -3,7 +3,12 @@
 licensing checked after every step.
 
     python conformance/scenarios.py --root http://127.0.0.1:PORT --tenant T \\
-        --token TENANT_TOKEN --operator-token OP_TOKEN [--large-users 1000 --large-groups 20]
+        --token=TENANT_TOKEN --operator-token=OP_TOKEN [--large-users 1000 --large-groups 20]
+
+(a token may begin with "-": use the ``--token=T`` form, or the environment
+variables CONFORMANCE_TOKEN and CONFORMANCE_OPERATOR_TOKEN.) The tenant must
+be fresh: the sequences create groups named Sales-Premium, Marketing-Premium,
+Marketing-Essentials and Service-Essentials + Marketing-Premium.
 
 Each step sends the requests an identity provider sends (DESIGN §4), then
 asserts the licensing extension of the users it affects (state,
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -1520,8 +1526,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="server root, e.g. http://127.0.0.1:8000")
     parser.add_argument("--tenant", required=True)
-    parser.add_argument("--token", required=True, help="the tenant's SCIM bearer token")
-    parser.add_argument("--operator-token", required=True, help="an operator token (admin API)")
+    # Tokens may start with "-": pass them as --token=T, or in the environment.
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("CONFORMANCE_TOKEN"),
+        help="the tenant's SCIM bearer token [env CONFORMANCE_TOKEN]",
+    )
+    parser.add_argument(
+        "--operator-token",
+        default=os.environ.get("CONFORMANCE_OPERATOR_TOKEN"),
+        help="an operator token for the admin API [env CONFORMANCE_OPERATOR_TOKEN]",
+    )
     parser.add_argument("--large-users", type=int, default=1000, help="0 skips the large run")
     parser.add_argument("--large-groups", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20240601, help="large-run memberships")
@@ -1529,6 +1544,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--run-id", default=None, help="name prefix (default: random)")
     args = parser.parse_args(argv)
+    if not args.token or not args.operator_token:
+        parser.error("--token and --operator-token (or their environment variables) are required")
     if args.large_users < 0 or not 1 <= args.large_groups <= 200:
         parser.error("--large-users >= 0 and 1 <= --large-groups <= 200")
 
