@@ -19,6 +19,7 @@ import argparse
 import random
 import tempfile
 import time
+import tracemalloc
 import uuid
 from datetime import datetime, timedelta
 
@@ -176,6 +177,13 @@ def run(db: Database, name: str, users: int) -> dict[str, float]:
             f"peak {report.all_users.peak}, pending at end {report.pending.at_end}, "
             f"combinations {len(report.combinations)}"
         )
+    with db.read() as session:
+        # Python heap of the yearly report, in a run of its own (tracemalloc slows it down).
+        tracemalloc.start()
+        usage_report(session, TENANT, "2026", as_of=AS_OF)
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    print(f"  python heap peak, report 2026      {peak_mb:7.1f} MB")
     with db.read() as session:
         period = usage_report(session, TENANT, "2026-10", as_of=AS_OF).period
         count, seconds = timed(

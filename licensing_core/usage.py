@@ -198,7 +198,11 @@ class UsageReport:
         return days_of(Period(self.period.label, self.period.start, self.counted_until))
 
     def usage(self, name: str) -> Usage:
-        """The figures of a plan, a combination (``A + B``) or ``users``."""
+        """The figures of a plan, a combination (``A + B``) or ``users``.
+
+        A single plan's name gives the plan (all its holders), not the
+        combination of users holding that plan only.
+        """
         if name.strip().casefold() == ALL_USERS:
             return self.all_users
         wanted = explain_target(name)
@@ -292,7 +296,7 @@ def _at(value: datetime):
 
 
 def _plan_intervals(tenant_id: str, start: datetime, until: datetime):
-    """(key=plan bit, assoc_id, t0, t1, grant, release) for each plan link held in the span.
+    """(kind, key=plan bit, assoc_id, t0, t1) for each plan link held in the span.
 
     ``t0`` is the grant clipped to ``start``; ``t1`` the release, None when the
     link is still held at ``until``.
@@ -889,15 +893,3 @@ def _explain_plan(tenant_id: str, start: datetime, until: datetime, plan_name: s
         )
     )
     return stmt, (links.c.assoc_id, links.c.at)
-
-
-def usage_reports(
-    session: Session, label: str, *, as_of: datetime, tenant_ids: list[str] | None = None
-) -> Iterator[UsageReport]:
-    """One report per tenant (all tenants by default), one tenant at a time."""
-    if tenant_ids is None:
-        tenant_ids = list(
-            session.execute(select(Tenant.tenant_id).order_by(Tenant.tenant_id)).scalars()
-        )
-    for tenant_id in tenant_ids:
-        yield usage_report(session, tenant_id, label, as_of=as_of)
