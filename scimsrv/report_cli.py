@@ -330,7 +330,7 @@ def _print_explain(
                     f"  {row.associate_id:>8}  {row.name:<30}  {row.start:%Y-%m-%d %H:%M:%S}"
                     f"  ->  {_end(row, 'held at period end'):<19}  {row.detail}".rstrip()
                 )
-            typer.echo(f"{count} rows")
+            typer.echo(f"{count} row{'' if count == 1 else 's'}")
 
 
 def _end(row: ExplainRow, held: str) -> str:
