@@ -13,9 +13,10 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from scimsrv.errors import ScimError
@@ -110,6 +111,12 @@ def _after(key: SortKey, id_column, value: Any, row_id: str) -> ColumnElement[bo
     return or_(expr.is_(None), beyond, and_(expr == value, id_column > row_id))
 
 
+@cache
+def _columns(table: type) -> tuple[ColumnElement, ...]:
+    """Every mapped column of ``table``, labelled with its attribute name."""
+    return tuple(getattr(table, prop.key).label(prop.key) for prop in inspect(table).column_attrs)
+
+
 def run_list(
     session: Session,
     tenant_id: str,
@@ -118,10 +125,19 @@ def run_list(
     *,
     max_count: int = DEFAULT_MAX_COUNT,
 ) -> Page[Any]:
-    """Filter, sort and paginate ``spec``'s rows of one tenant in SQL."""
+    """Filter, sort and paginate ``spec``'s rows of one tenant in SQL.
+
+    The rows are read-only rows with the table's attribute names (``row.id``,
+    ``row.doc``), not ORM entities: a page of 100 is read without building
+    100 tracked objects.
+    """
     dialect = session.get_bind().dialect.name
     prepare_connection(session)
+    # Rows are read past the ORM session: let it write what it holds first.
+    session.flush()
+    connection = session.connection()
     table = spec.table
+    columns = _columns(table)
     where = [table.tenant_id == tenant_id]
     if request.filter:
         where.append(filter_clause(spec, request.filter, dialect))
@@ -135,7 +151,7 @@ def run_list(
         database counts only when it cannot (never for a lookup)."""
         if start is not None and count and len(rows) < count and (rows or start == 1):
             return start - 1 + len(rows)
-        return session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+        return connection.scalar(select(func.count()).select_from(table).where(*where)) or 0
 
     order = [table.id]
     if key.attribute:
@@ -151,13 +167,14 @@ def run_list(
         if request.cursor:
             value, row_id = decode_cursor(key, request.cursor)
             seek.append(_after(key, table.id, value, row_id))
-        query = select(table, key.expr).where(*seek).order_by(*order).limit(count + 1)
-        fetched = session.execute(query).all() if count else []
-        rows = [item[0] for item in fetched[:count]]
+        sort_value = key.expr.label("_sort_value")
+        query = select(*columns, sort_value).where(*seek).order_by(*order).limit(count + 1)
+        fetched = connection.execute(query).all() if count else []
+        rows = fetched[:count]
         next_cursor = None
         if len(fetched) > count:
             last = fetched[count - 1]
-            next_cursor = encode_cursor(key, last[1], last[0].id)
+            next_cursor = encode_cursor(key, last._sort_value, last.id)
         # Only the first cursor page knows where it starts.
         start = 1 if request.cursor == "" else None
         return Page(rows, total(start, rows), 1, len(rows), next_cursor)
@@ -165,8 +182,8 @@ def run_list(
     start = max(1, request.start_index or 1)
     rows = []
     if count and start == 1:
-        query = select(table).where(*where).order_by(*order).limit(count)
-        rows = list(session.scalars(query))
+        query = select(*columns).where(*where).order_by(*order).limit(count)
+        rows = connection.execute(query).all()
     elif count:
         # The OFFSET walks keys only (an index-only scan when the order has an
         # index), then the page's rows are read by key: skipping N rows never
@@ -180,9 +197,9 @@ def run_list(
             .subquery()
         )
         query = (
-            select(table)
+            select(*columns)
             .join(window, (table.tenant_id == window.c.tenant) & (table.id == window.c.key))
             .order_by(*order)
         )
-        rows = list(session.scalars(query))
+        rows = connection.execute(query).all()
     return Page(rows, total(start, rows), start, len(rows))
