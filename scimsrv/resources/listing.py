@@ -14,6 +14,12 @@ from scim2_models import Context, SCIMException, SearchRequest
 from starlette.requests import Request
 
 from scimsrv.errors import ScimError
+from scimsrv.resource_models import (
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    LICENSING_SCHEMA,
+    USER_SCHEMA,
+)
 from scimsrv.resources.parsing import require_object, scim_error
 
 DEFAULT_PAGE_SIZE = 100
@@ -85,17 +91,35 @@ def page_size(search: SearchRequest) -> int:
     return min(search.count, MAX_PAGE_SIZE)
 
 
+# An ``attributes`` entry naming a whole schema asks for all of its attributes.
+_SCHEMA_URNS = frozenset(
+    urn.lower() for urn in (USER_SCHEMA, ENTERPRISE_SCHEMA, LICENSING_SCHEMA, GROUP_SCHEMA)
+)
+
+
+def _named(path: Any) -> tuple[str, bool]:
+    """The attribute an ``attributes``/``excludedAttributes`` entry names (``""``
+    for a whole schema) and whether it names only a sub-attribute of it."""
+    text = str(path).lower()
+    if text in _SCHEMA_URNS:
+        return "", False
+    attribute, dot, _sub = text.rsplit(":", 1)[-1].partition(".")
+    return attribute, bool(dot)
+
+
 def excludes(search: SearchRequest, attribute: str) -> bool:
-    """Whether the response leaves ``attribute`` out, so it need not be read at all."""
+    """Whether the response leaves ``attribute`` out, so it need not be read at all.
+
+    Only when it surely does (RFC 7644 §3.9): ``excludedAttributes`` names the
+    attribute itself (``members.value`` still returns the other
+    sub-attributes), or ``attributes`` names neither it, nor one of its
+    sub-attributes, nor a whole schema.
+    """
     wanted = attribute.lower()
-
-    def name(path: Any) -> str:
-        return str(path).rsplit(":", 1)[-1].split(".", 1)[0].lower()
-
     if search.excluded_attributes:
-        return any(name(path) == wanted for path in search.excluded_attributes)
+        return any(_named(path) == (wanted, False) for path in search.excluded_attributes)
     if search.attributes:
-        return not any(name(path) == wanted for path in search.attributes)
+        return not any(_named(path)[0] in (wanted, "") for path in search.attributes)
     return False
 
 
