@@ -4,9 +4,9 @@ A tenant's token reaches that tenant's SCIM API only; an operator token
 (stored with no tenant, passed around here as ``tenant_id=None``) reaches
 the admin API of every tenant and no SCIM API.
 
-A token is 256 random bits (``secrets.token_urlsafe(32)``) shown once when
-issued; the database keeps only its SHA-256, a short display prefix and a
-label. Functions take a Session and leave the transaction to the caller.
+A token is ``scimsrv_`` and 256 random bits (``secrets.token_urlsafe(32)``),
+shown once when issued; the database keeps only its SHA-256, a short display
+prefix and a label. Functions take a Session and leave the transaction to the caller.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from licensing_core.errors import UnknownTenant
 from licensing_core.tables import Tenant
 from scimsrv.models import ApiToken
 
-PREFIX_LENGTH = 8
+# A fixed marker, so a token never begins with "-" (command lines would read it
+# as an option) and secret scanners can recognise a leaked one.
+MARKER = "scimsrv_"
+# What `token list` shows: the marker and the first 8 random characters.
+PREFIX_LENGTH = len(MARKER) + 8
 
 
 class UnknownToken(LookupError):
@@ -67,7 +71,7 @@ def issue(
     secret (the only time it is seen)."""
     if tenant_id is not None and session.get(Tenant, tenant_id) is None:
         raise UnknownTenant(f"no tenant {tenant_id!r}")
-    secret = secrets.token_urlsafe(32)
+    secret = MARKER + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
             tenant_id=tenant_id,

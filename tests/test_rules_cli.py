@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scimsrv import tokens
 from tests.conftest import assert_one_line_failure
 
 
@@ -54,6 +55,7 @@ def test_operator_tokens_are_issued_listed_and_revoked(scimsrv):
     secret = scimsrv("operator", "token", "issue", "--label", "ops").stdout.strip()
     assert len(secret) >= 40
     listed = scimsrv("operator", "token", "list").stdout
-    assert secret[:8] in listed and secret not in listed
-    revoked = scimsrv("operator", "token", "revoke", secret[:8])
+    shown = secret[: tokens.PREFIX_LENGTH]
+    assert shown in listed and secret not in listed
+    revoked = scimsrv("operator", "token", "revoke", shown)
     assert revoked.exit_code == 0 and "revoked operator token" in revoked.stdout

@@ -134,3 +134,12 @@ def test_list_shows_prefix_label_and_state_but_never_the_secret(db, tenant):
     ]
     for info in listed:
         assert first not in repr(info) and second not in repr(info)
+
+
+def test_tokens_carry_a_fixed_marker_and_never_start_with_a_dash(db, tenant_id):
+    with db.write() as session:
+        session.add(Tenant(tenant_id=tenant_id, registered=datetime(2026, 1, 1)))
+        session.flush()
+        secrets_issued = [tokens.issue(session, tenant_id) for _ in range(200)]
+    assert all(s.startswith(tokens.MARKER) for s in secrets_issued)
+    assert len({s[: tokens.PREFIX_LENGTH] for s in secrets_issued}) > 190
