@@ -140,7 +140,7 @@ def run_list(
     columns = _columns(table)
     where = [table.tenant_id == tenant_id]
     if request.filter:
-        where.append(filter_clause(spec, request.filter, dialect))
+        where.append(filter_clause(spec, request.filter, dialect, tenant_id))
     key = sort_key(spec, request.sort_by, request.sort_order, dialect)
 
     count = max_count if request.count is None else max(0, min(request.count, max_count))
