@@ -42,7 +42,7 @@ from licensing_core.tables import Tenant  # noqa: E402
 from licensing_core.tenants import create_tenant  # noqa: E402
 from scimsrv import schema, tokens  # noqa: E402
 from scimsrv.app import create_app  # noqa: E402
-from scimsrv.scim_tables import ScimGroup, ScimUser  # noqa: E402
+from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser  # noqa: E402
 from scimsrv.store.resources import utcnow  # noqa: E402
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
@@ -58,8 +58,9 @@ def prepared(args: argparse.Namespace) -> Iterator[str]:
         yield url
 
 
-def setup(db: Database, args: argparse.Namespace) -> tuple[str, list[str], str]:
-    """(token, user ids by seed index, group id): seeded now, or found from an earlier run."""
+def setup(db: Database, args: argparse.Namespace) -> tuple[str, list[str], list[str], str]:
+    """(token, user ids by seed index, ids of users in no group, group id):
+    seeded now, or found from an earlier run."""
     schema.upgrade(db.engine)
     with db.write() as session:
         fresh = session.get(Tenant, TENANT) is None
@@ -99,11 +100,20 @@ def setup(db: Database, args: argparse.Namespace) -> tuple[str, list[str], str]:
                 )
             )
         seed.seed_members(db.engine, TENANT, group_id, user_ids[: args.group])
-    return token, user_ids, group_id
+    with db.read() as session:
+        members = select(GroupMember.user_id).where(GroupMember.tenant_id == TENANT)
+        spare_ids = list(
+            session.scalars(
+                select(ScimUser.id)
+                .where(ScimUser.tenant_id == TENANT, ScimUser.id.not_in(members))
+                .order_by(ScimUser.id)
+            )
+        )
+    return token, user_ids, spare_ids, group_id
 
 
-def requests(user_ids: list[str], group_id: str, args: argparse.Namespace) -> dict[str, Request]:
-    spare = iter(user_ids[args.group :])  # in no group yet: each member add adds one
+def requests(user_ids: list[str], spare_ids: list[str], group_id: str) -> dict[str, Request]:
+    spare = iter(spare_ids)  # in no group: each member add adds one, as in load.py
     run, posted = uuid.uuid4().hex[:8], itertools.count()
     total = len(user_ids)
 
@@ -199,10 +209,10 @@ def main() -> int:
     with prepared(args) as url:
         db = Database.from_url(url)
         try:
-            token, user_ids, group_id = setup(db, args)
+            token, user_ids, spare_ids, group_id = setup(db, args)
             app = create_app(db)
             statements = Statements(db)
-            kinds = requests(user_ids, group_id, args)
+            kinds = requests(user_ids, spare_ids, group_id)
             for name in args.what.split(","):
                 request = kinds[name]
                 asyncio.run(drive(app, token, name, request, 10))  # warm up
