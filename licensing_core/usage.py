@@ -373,10 +373,6 @@ def _combination_intervals(plan_intervals):
     ).cte("combination_intervals")
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 def _as_datetime(value) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
