@@ -111,8 +111,13 @@ def prepare_connection(session: Session) -> None:
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        raw = connection.connection.driver_connection
-        raw.create_function("scim_casefold", 1, _casefold, deterministic=True)
+        # Once per DBAPI connection: the pool hands the same ones out again.
+        record = connection.connection
+        if not record.info.get("scim_casefold"):
+            record.driver_connection.create_function(
+                "scim_casefold", 1, _casefold, deterministic=True
+            )
+            record.info["scim_casefold"] = True
 
 
 class _Dialect:

@@ -105,7 +105,7 @@ class ScimGroup(Base):
 
 class GroupMember(Base):
     """One user in one group. The primary key serves "is U in G" and the
-    ``(tenant_id, user_id)`` index serves "U's groups"."""
+    ``(tenant_id, user_id, group_id)`` index serves "U's groups"."""
 
     __tablename__ = "group_member"
 
@@ -127,5 +127,8 @@ class GroupMember(Base):
             ["scim_user.tenant_id", "scim_user.scim_user_id"],
             ondelete="CASCADE",
         ),
-        Index("ix_group_member_tenant_user", "tenant_id", "user_id"),
+        # Covering (group_id too): "U's groups" is an index-only lookup, and
+        # SQLite, which has no statistics unless someone runs ANALYZE, picks
+        # it over scanning every membership of the tenant.
+        Index("ix_group_member_tenant_user", "tenant_id", "user_id", "group_id"),
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -269,6 +269,21 @@ def list_users(
     return run_list(session, tenant_id, USERS, request, max_count=max_count)
 
 
+# Built once: a lookup runs it on every request, only the bound values change.
+_GROUPS_OF = (
+    select(GroupMember.user_id, ScimGroup.id, ScimGroup.display_name)
+    .join(
+        ScimGroup,
+        (ScimGroup.tenant_id == GroupMember.tenant_id) & (ScimGroup.id == GroupMember.group_id),
+    )
+    .where(
+        GroupMember.tenant_id == bindparam("tenant_id"),
+        GroupMember.user_id.in_(bindparam("user_ids", expanding=True)),
+    )
+    .order_by(GroupMember.user_id, ScimGroup.display_name_ci, ScimGroup.id)
+)
+
+
 def user_groups(
     session: Session, tenant_id: str, user_ids: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -277,14 +292,8 @@ def user_groups(
     result: dict[str, list[dict[str, Any]]] = {user_id: [] for user_id in user_ids}
     if not user_ids:
         return result
-    rows = session.execute(
-        select(GroupMember.user_id, ScimGroup.id, ScimGroup.display_name)
-        .join(
-            ScimGroup,
-            (ScimGroup.tenant_id == GroupMember.tenant_id) & (ScimGroup.id == GroupMember.group_id),
-        )
-        .where(GroupMember.tenant_id == tenant_id, GroupMember.user_id.in_(list(user_ids)))
-        .order_by(GroupMember.user_id, ScimGroup.display_name_ci, ScimGroup.id)
+    rows = session.connection().execute(
+        _GROUPS_OF, {"tenant_id": tenant_id, "user_ids": list(user_ids)}
     )
     for user_id, group_id, display in rows:
         result[user_id].append({"value": group_id, "display": display, "type": "direct"})
