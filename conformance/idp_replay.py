@@ -95,15 +95,15 @@ def recordings(samples: Path) -> list[Path]:
     return sorted(samples.glob("*/*.json"))
 
 
-def _substitute(value: Any, ids: dict[str, str]) -> Any:
+def substitute(value: Any, ids: dict[str, str]) -> Any:
     if isinstance(value, str):
         for recorded, ours in ids.items():
             value = value.replace(recorded, ours)
         return value
     if isinstance(value, list):
-        return [_substitute(item, ids) for item in value]
+        return [substitute(item, ids) for item in value]
     if isinstance(value, dict):
-        return {key: _substitute(item, ids) for key, item in value.items()}
+        return {key: substitute(item, ids) for key, item in value.items()}
     return value
 
 
@@ -316,14 +316,14 @@ class Replay:
         for recorded_id, endpoint, body in _prerequisites(recording):
             if recorded_id in ids:
                 continue
-            our_id = self._create(endpoint, _substitute(body, ids))
+            our_id = self._create(endpoint, substitute(body, ids))
             if our_id is None:
                 return
             ids[recorded_id] = our_id
         method = recording["method"]
-        path, _, query = _substitute(unquote_plus(recording["path"]), ids).partition("?")
+        path, _, query = substitute(unquote_plus(recording["path"]), ids).partition("?")
         params = dict(part.split("=", 1) for part in query.split("&")) if query else None
-        body = _substitute(recording.get("request"), ids)
+        body = substitute(recording.get("request"), ids)
         endpoint = "Groups" if path.startswith("/Groups") else "Users"
 
         answer = self.client.request(method, path, body, params=params)
@@ -346,7 +346,7 @@ class Replay:
         if not answer.headers.get("content-type", "").startswith(SCIM_JSON):
             self.problem(f"Content-Type {answer.headers.get('content-type')!r}, want {SCIM_JSON}")
         got = answer.json()
-        expected = _substitute(recording["response"], ids)
+        expected = substitute(recording["response"], ids)
         if expected["schemas"] == [LIST]:
             self._check_list(got, expected, endpoint)
             return

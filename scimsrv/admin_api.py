@@ -12,8 +12,6 @@ preview commit together.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from licensing_core.activation import ImportRejected, ImportReport, import_license_set
 from licensing_core.db import Database
@@ -29,58 +26,11 @@ from licensing_core.errors import InvalidLicenseSet, UnknownTenant
 from licensing_core.license_set import parse_license_set
 from licensing_core.license_status import LicenseStatus, license_status
 from licensing_core.tenants import get_tenant
-from scimsrv import tokens
-from scimsrv.auth import bearer_token
 from scimsrv.consistency import check_tenant
-from scimsrv.errors import ScimError, error_response
+from scimsrv.errors import ScimError
 from scimsrv.http import read_json
 from scimsrv.report_api import report_routes
 from scimsrv.rule_admin import RuleEditor, preview_view, rule_view
-
-ADMIN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scimsrv", Basic realm="scimsrv admin"'}
-
-
-def operator_credential(authorization: str | None) -> str | None:
-    """The operator token of a Bearer header, or the password of a Basic one
-    (so a browser can open the Licenses page: any user name, the token as password)."""
-    token = bearer_token(authorization)
-    if token is not None or not authorization:
-        return token
-    scheme, _, encoded = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    password = decoded.partition(":")[2]
-    return password or None
-
-
-class OperatorAuth:
-    """ASGI middleware for the admin mount: 401 unless the request carries an operator token."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        presented = operator_credential(request.headers.get("authorization"))
-        db: Database = request.app.state.db
-        if presented is None or not await run_in_threadpool(_is_operator, db, presented):
-            detail = "missing operator token" if presented is None else "invalid operator token"
-            response = error_response(ScimError(401, detail), headers=ADMIN_CHALLENGE)
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _is_operator(db: Database, presented: str) -> bool:
-    with db.read() as session:
-        return tokens.authenticate_operator(session, presented)
 
 
 def _dry_run(request: Request) -> bool:

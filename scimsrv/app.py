@@ -2,7 +2,7 @@
 
 Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3),
 behind :class:`scimsrv.auth.TenantAuth`; the operators' admin API under
-``/admin/v1``, behind :class:`scimsrv.admin_api.OperatorAuth`. Every error the service answers,
+``/admin/v1``, behind :class:`scimsrv.auth.OperatorAuth`. Every error the service answers,
 including 404, 405 and unexpected failures, is a SCIM Error body with
 ``application/scim+json`` (RFC 7644 §3.12).
 """
@@ -24,8 +24,8 @@ from starlette.routing import Mount, Route
 
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
-from scimsrv.admin_api import OperatorAuth, admin_routes
-from scimsrv.auth import TenantAuth
+from scimsrv.admin_api import admin_routes
+from scimsrv.auth import OperatorAuth, TenantAuth
 from scimsrv.discovery import discovery_routes
 from scimsrv.errors import ScimError, domain_error, error_response
 from scimsrv.middleware import ScimServerErrors

@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from conformance.idp_replay import substitute
 from tests import test_users_api
 from tests.test_users_api import GROUP, LIST, SCIM_JSON, USER
 
@@ -105,18 +106,6 @@ def _recordings() -> list[str]:
     return sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.glob("*/*.json"))
 
 
-def _substitute(value: Any, ids: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for recorded, ours in ids.items():
-            value = value.replace(recorded, ours)
-        return value
-    if isinstance(value, list):
-        return [_substitute(item, ids) for item in value]
-    if isinstance(value, dict):
-        return {key: _substitute(item, ids) for key, item in value.items()}
-    return value
-
-
 def _create(api, kind: str, attributes: dict[str, Any]) -> str:
     if kind == _USER:
         response = api.post("/Users", {"schemas": [USER], **attributes})
@@ -172,10 +161,10 @@ def test_recorded_request_replays_with_rfc_answer(api, name):
     }
     keys = _known_keys(recording, [attributes for _, attributes in prerequisites.values()])
     method = recording["method"]
-    path = _substitute(unquote_plus(recording["path"]), ids)
+    path = substitute(unquote_plus(recording["path"]), ids)
     path, _, query = path.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&")) if query else None
-    body = _substitute(recording.get("request"), ids)
+    body = substitute(recording.get("request"), ids)
 
     response = api.request(method, path, body, params=params)
 
@@ -189,7 +178,7 @@ def test_recorded_request_replays_with_rfc_answer(api, name):
         return
     assert response.headers["content-type"].startswith(SCIM_JSON)
     answer = response.json()
-    expected = _substitute(recording["response"], ids)
+    expected = substitute(recording["response"], ids)
     if expected["schemas"] == [LIST]:
         assert answer["schemas"] == [LIST]
         assert answer["totalResults"] == expected["totalResults"]

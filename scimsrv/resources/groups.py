@@ -19,13 +19,14 @@ from licensing_core.db import Database
 from scimsrv.errors import ScimError
 from scimsrv.http import read_json
 from scimsrv.resource_models import GroupResource
+from scimsrv.resources import endpoints
 from scimsrv.resources.listing import (
     excludes,
     response_parameters,
     search_from_body,
     search_from_query,
 )
-from scimsrv.resources.parsing import parse_resource, scim_error
+from scimsrv.resources.parsing import scim_error
 from scimsrv.resources.patch import apply_patch, parse_patch, split_group_patch
 from scimsrv.resources.rendering import (
     check_if_match,
@@ -118,18 +119,6 @@ def _requested(params: SearchRequest) -> bool:
     return bool(params.attributes or params.excluded_attributes)
 
 
-async def create_endpoint(request: Request) -> Response:
-    params = response_parameters(request, GroupResource)
-    group = parse_resource(
-        await read_json(request), GroupResource, Context.RESOURCE_CREATION_REQUEST
-    )
-    with write_transaction(request, f"{request.method} /Groups") as session:
-        created = create(session, _tenant(request), group)
-    return resource_response(
-        request, created, ENDPOINT, params, Context.RESOURCE_CREATION_RESPONSE, status=201
-    )
-
-
 async def get_endpoint(request: Request) -> Response:
     params = response_parameters(request, GroupResource)
     group_id = request.path_params["id"]
@@ -141,24 +130,6 @@ async def get_endpoint(request: Request) -> Response:
         raise ScimError(404, f"Group {group_id} not found")
     return not_modified(request, group) or resource_response(
         request, group, ENDPOINT, params, Context.RESOURCE_QUERY_RESPONSE
-    )
-
-
-async def replace_endpoint(request: Request) -> Response:
-    params = response_parameters(request, GroupResource)
-    wanted = parse_resource(
-        await read_json(request), GroupResource, Context.RESOURCE_REPLACEMENT_REQUEST
-    )
-    with write_transaction(request, f"{request.method} /Groups") as session:
-        group = replace(
-            session,
-            _tenant(request),
-            request.path_params["id"],
-            wanted,
-            request.headers.get("if-match"),
-        )
-    return resource_response(
-        request, group, ENDPOINT, params, Context.RESOURCE_REPLACEMENT_RESPONSE
     )
 
 
@@ -183,14 +154,6 @@ async def patch_endpoint(request: Request) -> Response:
     return Response(status_code=204, headers={"ETag": version} if version else None)
 
 
-async def delete_endpoint(request: Request) -> Response:
-    with write_transaction(request, f"{request.method} /Groups") as session:
-        delete(
-            session, _tenant(request), request.path_params["id"], request.headers.get("if-match")
-        )
-    return Response(status_code=204)
-
-
 async def list_endpoint(request: Request) -> Response:
     return list_answer(request, search_from_query(request, GroupResource), query_groups, ENDPOINT)
 
@@ -199,3 +162,8 @@ async def search_endpoint(request: Request) -> Response:
     return list_answer(
         request, search_from_body(await read_json(request), GroupResource), query_groups, ENDPOINT
     )
+
+
+create_endpoint = endpoints.create_endpoint(GroupResource, ENDPOINT, create)
+replace_endpoint = endpoints.replace_endpoint(GroupResource, ENDPOINT, replace)
+delete_endpoint = endpoints.delete_endpoint(ENDPOINT, delete)

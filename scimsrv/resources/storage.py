@@ -112,17 +112,12 @@ class StoredMeta:
         self.location: str | None = None
 
 
-class StoredUser:
-    """A user as read back from its rows, for a response.
+class _Stored:
+    """A resource as read back from its rows, with what endpoints read and set
+    (``id``, ``meta.version``, ``meta.location``); validated into the
+    scim2-models resource only when something needs it."""
 
-    Its JSON was validated by scim2-models when it was written (and the
-    licensing extension and ``groups`` are built here), so the response
-    without attribute selection is that JSON, keys in the model's order:
-    exactly what a round trip through :data:`UserResource` dumps, at a
-    fraction of the cost. A response that selects attributes (RFC 7644 §3.9)
-    goes through the model, which owns those rules.
-    """
-
+    MODEL: Any = None
     __slots__ = ("body", "id", "meta")
 
     def __init__(self, body: dict[str, Any]) -> None:
@@ -131,18 +126,35 @@ class StoredUser:
         self.meta = StoredMeta(body["meta"].get("version"))
 
     def model(self) -> Any:
-        resource = _model(UserResource, self.body)
+        resource = _model(self.MODEL, self.body)
         if resource.meta is not None and self.meta.location is not None:
             resource.meta.location = self.meta.location
         return resource
 
     def model_dump(self, *, scim_ctx: Context, response_parameters: Any = None) -> dict[str, Any]:
+        return self.model().model_dump(scim_ctx=scim_ctx, response_parameters=response_parameters)
+
+
+class StoredUser(_Stored):
+    """A user as read back from its rows, for a response.
+
+    Its JSON was validated by scim2-models when it was written (and the
+    licensing extension and ``groups`` are built here), so the response
+    without attribute selection is that JSON, keys in the model's order:
+    exactly what a round trip through :data:`UserResource` dumps, at a
+    fraction of the cost (``tests/test_fast_rendering.py`` holds it to that).
+    A response that selects attributes (RFC 7644 §3.9) goes through the
+    model, which owns those rules.
+    """
+
+    MODEL = UserResource
+    __slots__ = ()
+
+    def model_dump(self, *, scim_ctx: Context, response_parameters: Any = None) -> dict[str, Any]:
         if response_parameters is not None and (
             response_parameters.attributes or response_parameters.excluded_attributes
         ):
-            return self.model().model_dump(
-                scim_ctx=scim_ctx, response_parameters=response_parameters
-            )
+            return super().model_dump(scim_ctx=scim_ctx, response_parameters=response_parameters)
         body = dict(self.body)
         body["meta"] = {**body["meta"], "location": self.meta.location}
         if self.meta.location is None:
@@ -150,26 +162,13 @@ class StoredUser:
         return _in_model_order(UserResource, body)
 
 
-class StoredGroup:
+class StoredGroup(_Stored):
     """A group as read back from its row, validated into a scim2-models
     resource only if something needs more than its id and version (a member
     PATCH answered with 204 needs neither the model nor the members)."""
 
-    __slots__ = ("body", "id", "meta")
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.id = body["id"]
-        self.meta = StoredMeta(body["meta"].get("version"))
-
-    def model(self) -> Any:
-        resource = _model(GroupResource, self.body)
-        if resource.meta is not None and self.meta.location is not None:
-            resource.meta.location = self.meta.location
-        return resource
-
-    def model_dump(self, *, scim_ctx: Context, response_parameters: Any = None) -> dict[str, Any]:
-        return self.model().model_dump(scim_ctx=scim_ctx, response_parameters=response_parameters)
+    MODEL = GroupResource
+    __slots__ = ()
 
 
 def _list_request(search: SearchRequest, count: int) -> store.ListRequest:

@@ -18,12 +18,13 @@ from licensing_core.db import Database
 from scimsrv.errors import ScimError
 from scimsrv.http import read_json
 from scimsrv.resource_models import UserResource
+from scimsrv.resources import endpoints
 from scimsrv.resources.listing import (
     response_parameters,
     search_from_body,
     search_from_query,
 )
-from scimsrv.resources.parsing import parse_resource, scim_error
+from scimsrv.resources.parsing import scim_error
 from scimsrv.resources.patch import apply_patch, parse_patch
 from scimsrv.resources.rendering import (
     check_if_match,
@@ -90,16 +91,6 @@ def _tenant(request: Request) -> str:
     return request.state.tenant_id
 
 
-async def create_endpoint(request: Request) -> Response:
-    params = response_parameters(request, UserResource)
-    user = parse_resource(await read_json(request), UserResource, Context.RESOURCE_CREATION_REQUEST)
-    with write_transaction(request, f"{request.method} /Users") as session:
-        created = create(session, _tenant(request), user)
-    return resource_response(
-        request, created, ENDPOINT, params, Context.RESOURCE_CREATION_RESPONSE, status=201
-    )
-
-
 async def get_endpoint(request: Request) -> Response:
     params = response_parameters(request, UserResource)
     user_id = request.path_params["id"]
@@ -110,22 +101,6 @@ async def get_endpoint(request: Request) -> Response:
     return not_modified(request, user) or resource_response(
         request, user, ENDPOINT, params, Context.RESOURCE_QUERY_RESPONSE
     )
-
-
-async def replace_endpoint(request: Request) -> Response:
-    params = response_parameters(request, UserResource)
-    wanted = parse_resource(
-        await read_json(request), UserResource, Context.RESOURCE_REPLACEMENT_REQUEST
-    )
-    with write_transaction(request, f"{request.method} /Users") as session:
-        user = replace(
-            session,
-            _tenant(request),
-            request.path_params["id"],
-            wanted,
-            request.headers.get("if-match"),
-        )
-    return resource_response(request, user, ENDPOINT, params, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 async def patch_endpoint(request: Request) -> Response:
@@ -142,14 +117,6 @@ async def patch_endpoint(request: Request) -> Response:
     return resource_response(request, user, ENDPOINT, params, Context.RESOURCE_PATCH_RESPONSE)
 
 
-async def delete_endpoint(request: Request) -> Response:
-    with write_transaction(request, f"{request.method} /Users") as session:
-        delete(
-            session, _tenant(request), request.path_params["id"], request.headers.get("if-match")
-        )
-    return Response(status_code=204)
-
-
 async def list_endpoint(request: Request) -> Response:
     """RFC 7644 §3.4.2: no match is a 200 with an empty list, never a 404."""
     return list_answer(request, search_from_query(request, UserResource), query_users, ENDPOINT)
@@ -160,3 +127,8 @@ async def search_endpoint(request: Request) -> Response:
     return list_answer(
         request, search_from_body(await read_json(request), UserResource), query_users, ENDPOINT
     )
+
+
+create_endpoint = endpoints.create_endpoint(UserResource, ENDPOINT, create)
+replace_endpoint = endpoints.replace_endpoint(UserResource, ENDPOINT, replace)
+delete_endpoint = endpoints.delete_endpoint(ENDPOINT, delete)
