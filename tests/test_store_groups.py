@@ -11,6 +11,7 @@ from sqlalchemy import event
 from licensing_core.tables import Tenant
 from scimsrv import store
 from scimsrv.errors import ScimError
+from scimsrv.store import groups as group_store
 
 
 @pytest.fixture
@@ -206,3 +207,16 @@ def test_reading_a_group_without_members_never_touches_group_member(db, tenant):
             ),
         )
     assert seen and not any("group_member" in s for s in seen)
+
+
+def test_member_deleted_between_check_and_insert_is_400_not_a_crash(db, tenant, monkeypatch):
+    with db.write() as session:
+        group = store.create_group(session, tenant, {"displayName": "Race"}).group
+        group_id = group.id
+    # The user vanished after the existence check: what a concurrent DELETE does.
+    monkeypatch.setattr(group_store, "_require_users", lambda *_args: None)
+    with pytest.raises(ScimError) as error, db.write() as session:
+        store.add_members(session, tenant, group_id, ["no-such-user"])
+    assert (error.value.status, error.value.scim_type) == (400, "invalidValue")
+    with db.read() as session:
+        assert store.list_members(session, tenant, group_id) == []

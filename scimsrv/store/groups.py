@@ -284,7 +284,13 @@ def _insert_members(
         statement = (
             insert(GroupMember).values(rows).on_conflict_do_nothing().returning(GroupMember.user_id)
         )
-        added.extend(session.scalars(statement).all())
+        try:
+            added.extend(session.scalars(statement).all())
+        except IntegrityError as exc:
+            # A user deleted by a concurrent request after _require_users saw it.
+            raise ScimError(
+                400, "members must be users of this tenant (one was just deleted)", "invalidValue"
+            ) from exc
     return sorted(added)
 
 
