@@ -335,62 +335,64 @@ class _MembershipScope(_Scope):
         return self.operands[name]
 
 
-def _group_members(dialect: _Dialect, binding: AttributeBinding) -> Many:
-    """``members`` of a group: rows of group_member, display from scim_user."""
+def _memberships(binding: AttributeBinding, owner, side: str, other, operands) -> Many:
+    """A membership attribute seen from one side: ``members`` of a group
+    (``side`` = "group_id", the other side users) or ``groups`` of a user
+    (``side`` = "user_id", the other side groups). ``operands(gm, other)``
+    names the sub-attributes of one membership row."""
+    other_side = "user_id" if side == "group_id" else "group_id"
 
     def build(predicate):
         gm = aliased(GroupMember)
-        user = aliased(ScimUser)
-        scope = _MembershipScope(
-            {
-                "value": Operand(gm.user_id, STRING, case_exact=True),
-                "display": Operand(user.display_name, STRING),
-                "type": Operand(literal("User"), STRING),
-                "$ref": Operand(gm.user_id, STRING, case_exact=True),
-            },
-            "members",
-        )
+        joined = aliased(other)
+        scope = _MembershipScope(operands(gm, joined), binding.urn)
         return exists(
             select(literal(1))
             .select_from(gm)
-            .join(user, and_(user.tenant_id == gm.tenant_id, user.id == gm.user_id))
+            .join(
+                joined,
+                and_(joined.tenant_id == gm.tenant_id, joined.id == getattr(gm, other_side)),
+            )
             .where(
-                gm.tenant_id == ScimGroup.tenant_id,
-                gm.group_id == ScimGroup.id,
+                gm.tenant_id == owner.tenant_id,
+                getattr(gm, side) == owner.id,
                 predicate(scope),
             )
         )
 
     return Many(build, _sub_name(binding), binding.urn)
+
+
+def _group_members(dialect: _Dialect, binding: AttributeBinding) -> Many:
+    """``members`` of a group: rows of group_member, display from scim_user."""
+    return _memberships(
+        binding,
+        ScimGroup,
+        "group_id",
+        ScimUser,
+        lambda gm, user: {
+            "value": Operand(gm.user_id, STRING, case_exact=True),
+            "display": Operand(user.display_name, STRING),
+            "type": Operand(literal("User"), STRING),
+            "$ref": Operand(gm.user_id, STRING, case_exact=True),
+        },
+    )
 
 
 def _user_groups(dialect: _Dialect, binding: AttributeBinding) -> Many:
     """``groups`` of a user (read-only, RFC 7643 §4.1.2): the groups holding it."""
-
-    def build(predicate):
-        gm = aliased(GroupMember)
-        group = aliased(ScimGroup)
-        scope = _MembershipScope(
-            {
-                "value": Operand(gm.group_id, STRING, case_exact=True),
-                "display": Operand(group.display_name_ci, STRING, prefolded=True),
-                "type": Operand(literal("direct"), STRING),
-                "$ref": Operand(gm.group_id, STRING, case_exact=True),
-            },
-            "groups",
-        )
-        return exists(
-            select(literal(1))
-            .select_from(gm)
-            .join(group, and_(group.tenant_id == gm.tenant_id, group.id == gm.group_id))
-            .where(
-                gm.tenant_id == ScimUser.tenant_id,
-                gm.user_id == ScimUser.id,
-                predicate(scope),
-            )
-        )
-
-    return Many(build, _sub_name(binding), binding.urn)
+    return _memberships(
+        binding,
+        ScimUser,
+        "user_id",
+        ScimGroup,
+        lambda gm, group: {
+            "value": Operand(gm.group_id, STRING, case_exact=True),
+            "display": Operand(group.display_name_ci, STRING, prefolded=True),
+            "type": Operand(literal("direct"), STRING),
+            "$ref": Operand(gm.group_id, STRING, case_exact=True),
+        },
+    )
 
 
 def _plan_state(attribute) -> ColumnElement:

@@ -26,7 +26,15 @@ from scimsrv.errors import ScimError
 from scimsrv.filters import GROUPS
 from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser
 from scimsrv.store.query import ListRequest, Page, run_list
-from scimsrv.store.resources import canonical, check_version, meta, not_found, utcnow
+from scimsrv.store.resources import (
+    canonical,
+    check_version,
+    find_row,
+    get_row,
+    meta,
+    not_found,
+    utcnow,
+)
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 RESOURCE_TYPE = "Group"
@@ -160,18 +168,13 @@ def create_group(
 def find_group(
     session: Session, tenant_id: str, group_id: str, *, for_update: bool = False
 ) -> ScimGroup | None:
-    """The group row (never its members), or None; ``for_update`` row-locks it
-    until the transaction ends (see :func:`scimsrv.store.users.find_user`)."""
-    stmt = select(ScimGroup).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
-    return session.scalar(stmt.with_for_update() if for_update else stmt)
+    """The group row, or None (see :func:`scimsrv.store.resources.find_row`)."""
+    return find_row(session, ScimGroup, tenant_id, group_id, for_update=for_update)
 
 
 def get_group(session: Session, tenant_id: str, group_id: str) -> ScimGroup:
-    """The group row (never its members); 404 ScimError when missing."""
-    group = find_group(session, tenant_id, group_id)
-    if group is None:
-        raise not_found(RESOURCE_TYPE, group_id)
-    return group
+    """The group row; 404 ScimError when the tenant has no such group."""
+    return get_row(session, ScimGroup, RESOURCE_TYPE, tenant_id, group_id)
 
 
 def replace_group(

@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import BaseModel
 from scim2_models.exceptions import SCIMException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from scimsrv.errors import ScimError
 
@@ -71,6 +73,24 @@ def meta(resource_type: str, row: Any, base_url: str | None, endpoint: str) -> d
     if base_url is not None:
         result["location"] = f"{base_url.rstrip('/')}/{endpoint}/{row.id}"
     return result
+
+
+def find_row(
+    session: Session, table: Any, tenant_id: str, row_id: str, *, for_update: bool = False
+) -> Any | None:
+    """A user or group row of the tenant, or None; ``for_update`` row-locks it
+    until the transaction ends, so an If-Match check and the write it guards
+    cannot interleave with another request's."""
+    stmt = select(table).where(table.tenant_id == tenant_id, table.id == row_id)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
+
+
+def get_row(session: Session, table: Any, resource_type: str, tenant_id: str, row_id: str) -> Any:
+    """The row; 404 ScimError when the tenant has none with that id."""
+    row = find_row(session, table, tenant_id, row_id)
+    if row is None:
+        raise not_found(resource_type, row_id)
+    return row
 
 
 def not_found(resource_type: str, resource_id: str) -> ScimError:

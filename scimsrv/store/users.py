@@ -21,7 +21,14 @@ from scimsrv.filters import USERS, UserModel
 from scimsrv.resource_models import LICENSING_SCHEMA
 from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser
 from scimsrv.store.query import ListRequest, Page, run_list
-from scimsrv.store.resources import canonical, check_version, meta, not_found, utcnow
+from scimsrv.store.resources import (
+    canonical,
+    check_version,
+    find_row,
+    get_row,
+    meta,
+    utcnow,
+)
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 RESOURCE_TYPE = "User"
@@ -166,18 +173,13 @@ def create_user(
 def find_user(
     session: Session, tenant_id: str, user_id: str, *, for_update: bool = False
 ) -> ScimUser | None:
-    """The user, or None; ``for_update`` row-locks it until the transaction ends,
-    so an If-Match check and the write it guards cannot interleave with another."""
-    stmt = select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
-    return session.scalar(stmt.with_for_update() if for_update else stmt)
+    """The user row, or None (see :func:`scimsrv.store.resources.find_row`)."""
+    return find_row(session, ScimUser, tenant_id, user_id, for_update=for_update)
 
 
 def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
-    """The user; 404 ScimError when the tenant has no such user."""
-    user = find_user(session, tenant_id, user_id)
-    if user is None:
-        raise not_found(RESOURCE_TYPE, user_id)
-    return user
+    """The user row; 404 ScimError when the tenant has no such user."""
+    return get_row(session, ScimUser, RESOURCE_TYPE, tenant_id, user_id)
 
 
 def replace_user(
