@@ -163,7 +163,7 @@ def serving(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]
 
 def scimsrv_command(*args: str) -> list[str]:
     """``scimsrv ARGS`` running this checkout's code (not whatever is installed)."""
-    return [sys.executable, "-c", "from scimsrv.cli import app; app()", *args]
+    return [sys.executable, "-c", "from scimsrv.cli.app import app; app()", *args]
 
 
 def scimsrv_cli(env: dict[str, str], *args: str) -> str:

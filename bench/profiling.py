@@ -40,10 +40,11 @@ from bench.load import PATCH_OP, SCIM_JSON, TENANT, USER, database  # noqa: E402
 from licensing_core.db import Database  # noqa: E402
 from licensing_core.tables import Tenant  # noqa: E402
 from licensing_core.tenants import create_tenant  # noqa: E402
-from scimsrv import schema, tokens  # noqa: E402
-from scimsrv.app import create_app  # noqa: E402
-from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser  # noqa: E402
-from scimsrv.store.resources import utcnow  # noqa: E402
+from scimsrv.http.app import create_app  # noqa: E402
+from scimsrv.services import tokens  # noqa: E402
+from scimsrv.storage import schema  # noqa: E402
+from scimsrv.storage.rows import utcnow  # noqa: E402
+from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser  # noqa: E402
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 

@@ -32,7 +32,7 @@ from licensing_core.plans import BASE_PLANS
 from licensing_core.tables import ModuleLicense
 from licensing_core.tenants import create_tenant
 from licensing_core.usage import explain, usage_report
-from scimsrv import schema
+from scimsrv.storage import schema
 
 TENANT = "bench"
 YEAR_START = datetime(2026, 1, 1)

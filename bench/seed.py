@@ -2,7 +2,7 @@
 
 Rows go straight into the store's tables (``associate``, ``scim_user``,
 ``associate_plan``, ``group_member``) in large multi-row INSERTs, built the way
-:mod:`scimsrv.store` builds them: the same columns, the associate per user
+:mod:`scimsrv.storage` builds them: the same columns, the associate per user
 with ``name`` = userName casefolded, ``user_name_ci`` casefolded, the ``doc``
 scim2-models canonicalises. :func:`check_seeded_like_api` then proves it:
 it creates one user over HTTP and compares, table by table, the rows the API
@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from licensing_core.tables import NO_PLAN, Associate, AssociatePlan, Base
-from scimsrv.scim_tables import GroupMember, ScimGroup, ScimUser
-from scimsrv.store.resources import utcnow
-from scimsrv.store.users import _user_columns
+from scimsrv.storage.rows import utcnow
+from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser
+from scimsrv.storage.users import _user_columns
 
 CHUNK = 5000
 # Differ between any two users by construction: keys, names, clocks.

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from licensing_core.db import Database, normalize_url
-from scimsrv import schema
+from scimsrv.storage import schema
 
 settings.register_profile(
     "ci",
@@ -144,7 +144,7 @@ def scimsrv(database_file):
     """
     from typer.testing import CliRunner
 
-    from scimsrv.cli import app
+    from scimsrv.cli.app import app
 
     runner = CliRunner()
 

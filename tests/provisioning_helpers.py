@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from licensing_core.tables import AssociatePlan
-from scimsrv.consistency import check_tenant
-from scimsrv.provisioning import Provisioner
-from scimsrv.scim_tables import ScimUser
-from scimsrv.store import groups as group_store
-from scimsrv.store import users as user_store
+from scimsrv.provisioning.consistency import check_tenant
+from scimsrv.provisioning.recompute import Provisioner
+from scimsrv.storage import groups as group_store
+from scimsrv.storage import users as user_store
+from scimsrv.storage.tables import ScimUser
 from tests.licensing_helpers import NOW, make_tenant
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from licensing_core.tenants import create_tenant
-from scimsrv import tokens
-from scimsrv.app import create_app
-from scimsrv.consistency import check_tenant
+from scimsrv.http.app import create_app
+from scimsrv.provisioning.consistency import check_tenant
+from scimsrv.services import tokens
 from tests.licensing_helpers import NOW, make_tenant
 
 SCIM_JSON = "application/scim+json"

@@ -7,7 +7,7 @@ import pytest
 
 from licensing_core.license_set import license_set_to_json, load_default
 from licensing_core.signing import builtin_test_key, sign_license_set
-from scimsrv import tokens
+from scimsrv.services import tokens
 from tests.scim_client import Clock, live_tenant
 
 

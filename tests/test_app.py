@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 
 from licensing_core.db import Database
 from licensing_core.tables import Tenant
-from scimsrv import tokens
-from scimsrv.app import create_app
-from scimsrv.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE, ScimError
+from scimsrv.http.app import create_app
+from scimsrv.scim.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE, ScimError
+from scimsrv.services import tokens
 
 
 def assert_scim_error(response, status: int) -> dict:

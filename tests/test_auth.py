@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from licensing_core.tables import Tenant
-from scimsrv import tokens
-from scimsrv.app import create_app
-from scimsrv.auth import bearer_token
-from scimsrv.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
+from scimsrv.http.app import create_app
+from scimsrv.http.auth import bearer_token
+from scimsrv.scim.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
+from scimsrv.services import tokens
 
 CHALLENGE = 'Bearer realm="scimsrv"'
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from scimsrv.http import MAX_PAYLOAD_BYTES
-from scimsrv.resources.bulk import MAX_OPERATIONS
+from scimsrv.http.bodies import MAX_PAYLOAD_BYTES
+from scimsrv.http.scim.bulk import MAX_OPERATIONS
 from tests import test_users_api
 from tests.test_users_api import GROUP, PATCH_OP, USER, assert_error, create_user
 

@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 
 from licensing_core.db import Database
 from licensing_core.tables import ModuleLicense
-from scimsrv import schema, tokens
-from scimsrv.cli import app
-from scimsrv.models import ApiToken
+from scimsrv.cli.app import app
+from scimsrv.services import tokens
+from scimsrv.storage import schema
+from scimsrv.storage.tables import ApiToken
 from tests.conftest import assert_one_line_failure
 
 runner = CliRunner()

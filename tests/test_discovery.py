@@ -8,11 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from licensing_core.tables import Tenant
-from scimsrv import tokens
-from scimsrv.app import create_app
-from scimsrv.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
-from scimsrv.http import MAX_PAYLOAD_BYTES
-from scimsrv.resource_models import ENTRA_GROUP_SCHEMA
+from scimsrv.http.app import create_app
+from scimsrv.http.bodies import MAX_PAYLOAD_BYTES
+from scimsrv.scim.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
+from scimsrv.scim.schemas import ENTRA_GROUP_SCHEMA
+from scimsrv.services import tokens
 
 ORIGIN = "http://scim.test"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

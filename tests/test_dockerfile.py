@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from scimsrv.app import create_app
+from scimsrv.http.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"

@@ -11,9 +11,9 @@ import pytest
 from scim2_models import Context
 
 from licensing_core.tables import Tenant
-from scimsrv.resource_models import UserResource
-from scimsrv.resources.parsing import parse_resource
-from scimsrv.resources.storage import UserStore
+from scimsrv.scim.parsing import parse_resource
+from scimsrv.scim.schemas import UserResource
+from scimsrv.services.resources import UserStore
 
 SAMPLES = Path(__file__).parent / "idp_samples"
 RICH_USER = {

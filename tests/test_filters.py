@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 
 from licensing_core.tables import Tenant
-from scimsrv import store
-from scimsrv.errors import ScimError
-from scimsrv.store import ListRequest
+from scimsrv import storage as store
+from scimsrv.scim.errors import ScimError
+from scimsrv.storage import ListRequest
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -82,7 +82,7 @@ def test_entra_lookup_with_excluded_members_filters_on_display_name(api):
 
 
 def test_excluded_members_never_reads_the_member_rows(api, monkeypatch):
-    from scimsrv import store
+    from scimsrv import storage as store
 
     user = create_user(api)
     group = create_group(api, members=[{"value": user["id"]}])

@@ -28,8 +28,8 @@ from starlette.routing import Mount, Route
 from licensing_core.license_set import load_default
 from licensing_core.plans import BASE_PLANS
 from licensing_core.tenants import create_tenant
-from scimsrv.license_page import license_page_html
-from scimsrv.report_api import report_routes
+from scimsrv.http.admin.reports import report_routes
+from scimsrv.http.pages.license_page import license_page_html
 from tests.provisioning_helpers import Directory
 
 NOW = datetime(2026, 11, 20, 9, 30)

@@ -8,7 +8,10 @@ from alembic.runtime.migration import MigrationContext
 
 from licensing_core.db import Database
 from licensing_core.tables import Base
-from scimsrv import models, schema  # noqa: F401  (models registers scimsrv's tables)
+from scimsrv.storage import (
+    schema,
+    tables,  # noqa: F401
+)
 
 
 @pytest.mark.parametrize("backend_name", ["sqlite", "postgres"])

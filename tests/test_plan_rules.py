@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from licensing_core.plans import NO_SELECTION, Combination
-from scimsrv.plan_rules import Rule, UserFacts, check_rule_fields, requested_plans
+from scimsrv.provisioning.rules import Rule, UserFacts, check_rule_fields, requested_plans
 
 
 def rule(position, scope, target="", plans="", mode="always", by="displayName", enabled=True):

@@ -10,7 +10,7 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from licensing_core.usage import usage_report
-from scimsrv.report_api import report_routes
+from scimsrv.http.admin.reports import report_routes
 from tests.provisioning_helpers import Directory
 
 NOW = datetime(2026, 11, 20, 9, 30)

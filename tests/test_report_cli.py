@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from licensing_core.usage import usage_report
-from scimsrv.cli import app
+from scimsrv.cli.app import app
 from tests.conftest import assert_one_line_failure
 from tests.provisioning_helpers import Directory
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scimsrv.errors import ScimError
-from scimsrv.rule_admin import RuleEditor
+from scimsrv.scim.errors import ScimError
+from scimsrv.services.rules import RuleEditor
 from tests.provisioning_helpers import Directory
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scimsrv import tokens
+from scimsrv.services import tokens
 from tests.conftest import assert_one_line_failure
 
 

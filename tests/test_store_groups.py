@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event
 
 from licensing_core.tables import Tenant
-from scimsrv import store
-from scimsrv.errors import ScimError
-from scimsrv.store import groups as group_store
+from scimsrv import storage as store
+from scimsrv.scim.errors import ScimError
+from scimsrv.storage import groups as group_store
 
 
 @pytest.fixture

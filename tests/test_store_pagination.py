@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 
 from licensing_core.tables import Tenant
-from scimsrv import store
-from scimsrv.errors import ScimError
-from scimsrv.store import ListRequest
+from scimsrv import storage as store
+from scimsrv.scim.errors import ScimError
+from scimsrv.storage import ListRequest
 
 # Duplicated titles and missing ones, so the tie-breaker and nulls matter.
 TITLES = ["b", "a", None, "B", "c", "a", None, "A", "c", "b", "a"]

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing_core.tables import Associate, Tenant
-from scimsrv import store
-from scimsrv.errors import ScimError
-from scimsrv.scim_tables import GroupMember
+from scimsrv import storage as store
+from scimsrv.scim.errors import ScimError
+from scimsrv.storage.tables import GroupMember
 
 
 @pytest.fixture

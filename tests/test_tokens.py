@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from licensing_core.errors import UnknownTenant
 from licensing_core.tables import Tenant
-from scimsrv import tokens
-from scimsrv.models import ApiToken
+from scimsrv.services import tokens
+from scimsrv.storage.tables import ApiToken
 
 
 def add_tenant(db, tenant_id: str) -> None:

@@ -18,8 +18,8 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from licensing_core.tables import Tenant
-from scimsrv.errors import ScimError, error_response
-from scimsrv.resources.routes import resource_routes
+from scimsrv.http.scim.routes import resource_routes
+from scimsrv.scim.errors import ScimError, error_response
 
 SCIM_JSON = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -1,0 +1,139 @@
+"""``scimsrv rules``: a tenant's ordered group-to-plan rules, with a preview.
+
+Every change prints which users change plan and the seat impact per module;
+``--dry-run`` prints the same and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+
+from licensing_core.tenants import get_tenant
+from scimsrv.cli.support import migrated, now
+from scimsrv.provisioning.rules import Rule
+from scimsrv.services.rules import Preview, RuleEditor
+from scimsrv.storage.tables import ALWAYS, BY_DISPLAY_NAME, BY_EXTERNAL_ID, IF_NOT_SET, SCOPES
+
+rules_app = typer.Typer(no_args_is_help=True, help="A tenant's group-to-plan rules.")
+
+DRY_RUN = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
+TENANT = typer.Argument(..., metavar="TENANT", help="Tenant id.")
+RULE = typer.Argument(..., metavar="RULE", help="Rule id as `rules list` shows it.")
+
+
+def print_rules(rules: list[Rule]) -> None:
+    if not rules:
+        typer.echo("no rules: groups and roles named as plans grant them")
+    for rule in rules:
+        state = "" if rule.enabled else "  [disabled]"
+        typer.echo(f"{rule.position}. (rule {rule.id}) {rule.describe()}{state}")
+
+
+def print_preview(preview: Preview, dry_run: bool) -> None:
+    verb = "would change" if dry_run else "changed"
+    typer.echo(f"{len(preview.changes)} users {verb} plan")
+    for change in preview.changes:
+        typer.echo(
+            f"  {change.user_name}: {change.before or '(none)'} -> {change.after or '(none)'}"
+        )
+    typer.echo("seats per module: in use now -> after / bought")
+    for seats in preview.seats:
+        bought = "unrestricted" if seats.unrestricted else str(seats.bought)
+        short = f"  SHORT BY {seats.short}: those users will wait" if seats.short else ""
+        typer.echo(f"  {seats.module_name}: {seats.in_use} -> {seats.after} / {bought}{short}")
+
+
+def edit(tenant_id: str, dry_run: bool, action: Callable[[RuleEditor], object]) -> None:
+    """Run one rule edit: preview it, then commit it with a recompute unless dry-run."""
+    with migrated() as db, db.dry_run() if dry_run else db.write() as session:
+        get_tenant(session, tenant_id)
+        editor = RuleEditor(session, tenant_id, at=now())
+        action(editor)
+        preview = editor.preview()
+        if not dry_run:
+            editor.apply("rules changed (cli)")
+        rules = editor.rules()
+    print_rules(rules)
+    print_preview(preview, dry_run)
+
+
+@rules_app.command("list")
+def rules_list(tenant_id: str = TENANT) -> None:
+    """The tenant's rules in the order they apply."""
+    with migrated() as db, db.read() as session:
+        get_tenant(session, tenant_id)
+        print_rules(RuleEditor(session, tenant_id, at=now()).rules())
+
+
+@rules_app.command("preview")
+def rules_preview(tenant_id: str = TENANT) -> None:
+    """What the current rules would change for users not yet recomputed."""
+    with migrated() as db, db.dry_run() as session:
+        get_tenant(session, tenant_id)
+        preview = RuleEditor(session, tenant_id, at=now()).preview()
+    print_preview(preview, dry_run=True)
+
+
+@rules_app.command("add")
+def rules_add(
+    tenant_id: str = TENANT,
+    scope: str = typer.Option(..., help=f"One of: {', '.join(SCOPES)}."),
+    plans: str = typer.Option(
+        "",
+        help="Plan combination, e.g. 'Sales-Premium + Service-Essentials'; empty = no selection.",
+    ),
+    group: str = typer.Option("", help="Group displayName (scopes in-group / not-in-group)."),
+    group_external_id: str = typer.Option("", help="Group externalId instead of displayName."),
+    role: str = typer.Option("", help="App role value (scopes has-role / not-has-role)."),
+    mode: str = typer.Option(ALWAYS, help=f"{ALWAYS} or {IF_NOT_SET}."),
+    position: int = typer.Option(None, help="1-based position; default: last."),
+    description: str = typer.Option("", help="Free text for operators."),
+    dry_run: bool = DRY_RUN,
+) -> None:
+    """Add a rule."""
+    target = role or group_external_id or group
+    target_by = BY_EXTERNAL_ID if group_external_id else BY_DISPLAY_NAME
+    edit(
+        tenant_id,
+        dry_run,
+        lambda e: e.add(
+            scope=scope,
+            plans=plans,
+            mode=mode,
+            target=target,
+            target_by=target_by,
+            position=position,
+            description=description,
+        ),
+    )
+
+
+@rules_app.command("move")
+def rules_move(
+    tenant_id: str = TENANT,
+    rule_id: int = RULE,
+    position: int = typer.Argument(..., help="New 1-based position."),
+    dry_run: bool = DRY_RUN,
+) -> None:
+    """Move a rule to another position."""
+    edit(tenant_id, dry_run, lambda e: e.move(rule_id, position))
+
+
+@rules_app.command("remove")
+def rules_remove(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
+    """Remove a rule."""
+    edit(tenant_id, dry_run, lambda e: e.remove(rule_id))
+
+
+@rules_app.command("enable")
+def rules_enable(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
+    """Enable a rule."""
+    edit(tenant_id, dry_run, lambda e: e.set_enabled(rule_id, True))
+
+
+@rules_app.command("disable")
+def rules_disable(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
+    """Disable a rule (kept, but not applied)."""
+    edit(tenant_id, dry_run, lambda e: e.set_enabled(rule_id, False))

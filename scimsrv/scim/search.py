@@ -1,0 +1,158 @@
+"""Query and search requests in, ListResponses out (RFC 7644 §3.4.2, §3.4.3, RFC 9865).
+
+A ``GET /Users?...`` and a ``POST /Users/.search`` are read into the same
+scim2-models :class:`SearchRequest`, so both honour the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import Context, SCIMException, SearchRequest
+from starlette.requests import Request
+
+from scimsrv.scim.errors import ScimError
+from scimsrv.scim.parsing import require_object, scim_error
+from scimsrv.scim.schemas import (
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    LICENSING_SCHEMA,
+    USER_SCHEMA,
+)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+_QUERY_PARAMETERS = {
+    "filter": "filter",
+    "sortby": "sortBy",
+    "sortorder": "sortOrder",
+    "startindex": "startIndex",
+    "count": "count",
+    "cursor": "cursor",
+    "attributes": "attributes",
+    "excludedattributes": "excludedAttributes",
+}
+
+# Entra ID was once seen sending ``externalId eq 7fce0092-...`` (DESIGN §4):
+# a bare word that is not a JSON literal is read as the string it spells.
+_UNQUOTED_EQ = re.compile(r"^\s*([A-Za-z][\w:.$-]*)\s+eq\s+([^\s\"()\[\]]+)\s*$", re.IGNORECASE)
+_JSON_LITERAL = re.compile(r"^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$", re.IGNORECASE)
+
+
+def _tolerant_filter(text: str) -> str:
+    match = _UNQUOTED_EQ.match(text)
+    if match and not _JSON_LITERAL.match(match.group(2)):
+        return f'{match.group(1)} eq "{match.group(2)}"'
+    return text
+
+
+def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
+    if isinstance(payload.get("filter"), str):
+        payload["filter"] = _tolerant_filter(payload["filter"])
+    try:
+        schema = SearchRequest if model is None else SearchRequest[model]
+        return schema.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error(exc) from exc
+
+
+def search_from_query(request: Request, model: Any) -> SearchRequest:
+    """The query parameters of a list request (names matched case-insensitively)."""
+    payload: dict[str, Any] = {}
+    for key, value in request.query_params.items():
+        name = _QUERY_PARAMETERS.get(key.lower())
+        if name is not None:
+            payload[name] = value
+    return _validated(payload, model)
+
+
+def search_from_body(body: Any, model: Any) -> SearchRequest:
+    """A ``/.search`` body (RFC 7644 §3.4.3)."""
+    payload = dict(require_object(body, "SearchRequest"))
+    return _validated(payload, model)
+
+
+def response_parameters(request: Request, model: Any) -> SearchRequest:
+    """``attributes`` / ``excludedAttributes`` of a single-resource request (RFC 7644 §3.9)."""
+    payload = {}
+    for key, value in request.query_params.items():
+        if key.lower() in ("attributes", "excludedattributes"):
+            payload[_QUERY_PARAMETERS[key.lower()]] = value
+    return _validated(payload, model)
+
+
+def page_size(search: SearchRequest) -> int:
+    if search.count is None:
+        return DEFAULT_PAGE_SIZE
+    return min(search.count, MAX_PAGE_SIZE)
+
+
+# An ``attributes`` entry naming a whole schema asks for all of its attributes.
+_SCHEMA_URNS = frozenset(
+    urn.lower() for urn in (USER_SCHEMA, ENTERPRISE_SCHEMA, LICENSING_SCHEMA, GROUP_SCHEMA)
+)
+
+
+def _named(path: Any) -> tuple[str, bool]:
+    """The attribute an ``attributes``/``excludedAttributes`` entry names (``""``
+    for a whole schema) and whether it names only a sub-attribute of it."""
+    text = str(path).lower()
+    if text in _SCHEMA_URNS:
+        return "", False
+    attribute, dot, _sub = text.rsplit(":", 1)[-1].partition(".")
+    return attribute, bool(dot)
+
+
+def excludes(search: SearchRequest, attribute: str) -> bool:
+    """Whether the response leaves ``attribute`` out, so it need not be read at all.
+
+    Only when it surely does (RFC 7644 §3.9): ``excludedAttributes`` names the
+    attribute itself (``members.value`` still returns the other
+    sub-attributes), or ``attributes`` names neither it, nor one of its
+    sub-attributes, nor a whole schema.
+    """
+    wanted = attribute.lower()
+    if search.excluded_attributes:
+        return any(_named(path) == (wanted, False) for path in search.excluded_attributes)
+    if search.attributes:
+        return not any(_named(path)[0] in (wanted, "") for path in search.attributes)
+    return False
+
+
+def list_response(
+    resources: list[dict[str, Any]],
+    total: int,
+    start_index: int | None,
+    next_cursor: str | None = None,
+    previous_cursor: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+    }
+    if start_index is not None:
+        body["startIndex"] = start_index
+    if next_cursor:
+        body["nextCursor"] = next_cursor
+    if previous_cursor:
+        body["previousCursor"] = previous_cursor
+    body["Resources"] = resources
+    return body
+
+
+def dump(resource: Any, search: SearchRequest | None, context: Context) -> dict[str, Any]:
+    """The resource as sent to the client, honouring attributes/excludedAttributes."""
+    try:
+        return resource.model_dump(scim_ctx=context, response_parameters=search)
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error(exc) from exc
+
+
+def reject_unsupported(search: SearchRequest) -> None:
+    if search.cursor is not None and search.start_index is not None:
+        raise ScimError(400, "use either cursor or startIndex, not both", "invalidValue")
