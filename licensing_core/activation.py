@@ -5,9 +5,10 @@ assigned than it grants; the admin sees, per module, in use / new total / how
 many to remove and who holds them". Module rows are updated in place, matched
 by (moduleName, moduleVersion), so links keep pointing at the same ids; new
 modules are inserted; a module the new set drops is deleted only when no
-link holds it. The import takes the same row locks as assignment (the
-tenant's user licenses in id order, then the owner and the other rows), so it
-queues behind or ahead of concurrent assignments and never ends over-assigned.
+link holds it. The import takes the tenant's plan lock exclusively
+(:func:`licensing_core.tenants.lock_plans`), so it queues behind or ahead of
+every concurrent assignment and never ends over-assigned; then it offers the
+new seats to the users waiting for them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from licensing_core import links
 from licensing_core.errors import InvalidLicenseSet, LicensingError
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
 from licensing_core.plan_state import PlanBook
@@ -31,7 +31,7 @@ from licensing_core.tables import (
     ModuleLicense,
     ModuleOwner,
 )
-from licensing_core.tenants import get_tenant
+from licensing_core.tenants import get_tenant, lock_plans
 
 IMPORT_CAUSE = "license import"
 NEW = "new"
@@ -137,7 +137,7 @@ def import_license_set(
     spec: LicenseSetSpec,
     *,
     at: datetime,
-    keyring: KeyRing | None = None,
+    keyring: KeyRing,
 ) -> ImportReport:
     """Verify ``spec`` and make it the tenant's license set, in the caller's transaction.
 
@@ -161,14 +161,12 @@ def import_license_set(
             )
         )
 
-    # Same order as assignment: user licenses by id, then the owner, then the rest.
-    links.lock_user_licenses(session, tenant_id)
+    lock_plans(session, tenant_id, exclusive=True)
     owners = list(
         session.execute(
             select(ModuleOwner)
             .where(ModuleOwner.tenant_id == tenant_id)
             .order_by(ModuleOwner.id)
-            .with_for_update()
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -181,7 +179,6 @@ def import_license_set(
             select(ModuleLicense)
             .where(ModuleLicense.tenant_id == tenant_id)
             .order_by(ModuleLicense.id)
-            .with_for_update()
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -277,7 +274,7 @@ def import_license_set(
         _copy_module(module, row)
     session.flush()
 
-    _serve_waiting(session, tenant_id, at)
+    PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE, keyring=keyring).serve_queue()
     return report
 
 
@@ -355,8 +352,3 @@ _SIGNED_COLUMNS = (
 def _copy_module(module: ModuleSpec, row: ModuleLicense) -> None:
     for attr in _SIGNED_COLUMNS:
         setattr(row, attr, getattr(module, attr))
-
-
-def _serve_waiting(session: Session, tenant_id: str, at: datetime) -> None:
-    """Hand freed or new seats to the users waiting for them, first waiting first served."""
-    PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE).serve_pending()

@@ -4,18 +4,62 @@ A plain ``postgresql://`` URL is mapped to the installed psycopg 3 driver.
 SQLite runs in WAL mode with foreign keys on; write transactions start with
 ``BEGIN IMMEDIATE`` so two writers queue on the database lock instead of
 failing when a reader upgrades to a writer.
+
+Every wait for a lock is bounded by ``lock_timeout`` (seconds): PostgreSQL's
+``lock_timeout`` setting, SQLite's busy timeout, and the wait for a pooled
+connection. :func:`failure_kind` tells the callers which failures are worth
+a retry (deadlock, serialization failure, a dropped connection) and which
+mean "busy, try later" (a lock or connection wait that ran out).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_LOCK_TIMEOUT = 5.0
+
+# PostgreSQL SQLSTATEs (Appendix A of its manual). A foreign-key or unique
+# violation can be a race lost to a concurrent commit (a member added while
+# its user is deleted, two renames to one name): run again, the use case
+# then sees the committed row and answers as it should.
+_RETRY_STATES = frozenset({"40001", "40P01", "23503", "23505"})
+_BUSY_STATES = frozenset({"55P03", "57014"})  # lock_not_available, query_canceled
+
+
+class Failure(enum.Enum):
+    """How a database failure should be handled."""
+
+    RETRY = "retry"  # run the whole transaction again
+    BUSY = "busy"  # a bounded wait ran out: answer "try later"
+
+
+def failure_kind(exc: BaseException) -> Failure | None:
+    """RETRY for a deadlock, a serialization failure or a dropped connection;
+    BUSY for a lock (or pooled connection) wait that exceeded its bound; None
+    for anything else (a bug or bad data, never retried)."""
+    if isinstance(exc, PoolTimeout):
+        return Failure.BUSY
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return Failure.RETRY
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in _RETRY_STATES:
+        return Failure.RETRY
+    if state in _BUSY_STATES:
+        return Failure.BUSY
+    message = str(exc.orig).lower()
+    if "database is locked" in message or "database is busy" in message:
+        return Failure.BUSY
+    return None
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -30,7 +74,9 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _prepare_sqlite(engine: Engine) -> None:
+def _prepare_sqlite(engine: Engine, lock_timeout: float) -> None:
+    busy_ms = int(lock_timeout * 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -38,7 +84,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -48,14 +94,25 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | URL, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate writes."""
+def make_engine(url: str | URL, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) -> Engine:
+    """An engine for ``url`` whose lock and connection waits end after
+    ``lock_timeout`` seconds; SQLite gets WAL, foreign keys and immediate writes.
+
+    No pre-ping: a connection that dropped fails its first statement with
+    ``connection_invalidated``, which :func:`failure_kind` calls RETRY.
+    """
     parsed = normalize_url(url)
+    kwargs.setdefault("pool_timeout", lock_timeout)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **kwargs)
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, lock_timeout)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_recycle", 1800)
+    # Sent in the startup packet: no statement per connection.
+    options = f"-c lock_timeout={int(lock_timeout * 1000)}"
+    kwargs.setdefault("connect_args", {}).setdefault("options", options)
     return create_engine(parsed, **kwargs)
 
 
@@ -74,6 +131,11 @@ class Database:
     @classmethod
     def from_url(cls, url: str | URL, **kwargs) -> Database:
         return cls(make_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -29,15 +29,6 @@ def stop_date(owner: ModuleOwner) -> datetime | None:
     return owner.grace_to if owner.grace_to is not None else owner.expiration
 
 
-def expired(session: Session, tenant_id: str, at: datetime) -> LicenseExpired | None:
-    """The error to raise for a license change at ``at``, or None while changes are allowed."""
-    owners = session.execute(
-        select(ModuleOwner).where(ModuleOwner.tenant_id == tenant_id)
-    ).scalars()
-    passed = [stop for stop in map(stop_date, owners) if stop is not None and at > stop]
-    return LicenseExpired(min(passed)) if passed else None
-
-
 @dataclass(frozen=True)
 class ModuleStatus:
     """Seats and validity of one modulelicense row."""
@@ -103,7 +94,7 @@ class LicenseStatus:
 
 
 def license_status(
-    session: Session, tenant_id: str, at: datetime, keyring: KeyRing | None = None
+    session: Session, tenant_id: str, at: datetime, keyring: KeyRing
 ) -> LicenseStatus:
     """The tenant's license status at ``at``; UnknownTenant if there is no such tenant."""
     if session.get(Tenant, tenant_id) is None:

@@ -1,157 +1,358 @@
-"""Requested versus granted plans per associate, and the queue of users waiting for seats.
+"""Who gets which seats: requested versus granted plans per associate, and the
+queue of users waiting for seats.
 
 The directory is the source of truth: when it asks for plans that have no
-free seat, the request is recorded and the associate is marked *pending* with
-the reason, instead of the write failing. Whenever seats free up, pending
-associates are served first waiting, first served.
+free seat, the request is recorded and the associate is marked *pending*
+with the reason, instead of the write failing. Whenever seats free up,
+pending associates are served first waiting, first served.
+
+A :class:`PlanBook` decides a whole transaction's changes in memory and
+writes them in a fixed number of statements (:mod:`licensing_core.links`),
+whatever the number of associates and implied licenses:
+
+1. releases: each associate gives back the links its request no longer needs;
+2. grants, in queue order (pending since, then associate id), each plan with
+   all of its modules or none (an implied license shared by two plans stays
+   while either stays); when releases freed seats, the waiting queue takes
+   part too, oldest first, ahead of newer requests;
+3. a plan refused (no seat, module missing or invalid, set read-only) leaves
+   nothing of it behind, and the seats that frees go round again.
+
+Read-only (past the set's stop date) stops grants only: releases always go
+through, so an identity provider can always offboard.
+
+The caller must hold the tenant's plan lock
+(:func:`licensing_core.tenants.lock_plans`): the catalog's seat counters and
+the holdings read here are then exact until the transaction ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from licensing_core.assignment import Assigner, AssignmentResult
-from licensing_core.plans import NO_SELECTION, Combination
+from licensing_core import links
+from licensing_core.catalog import LicenseCatalog, Module, load_catalog
+from licensing_core.errors import LicensingError, SeatShortage
+from licensing_core.holdings import Holding, pending_queue, read_holdings
+from licensing_core.links import Grant, Release
+from licensing_core.plans import NO_SELECTION, Combination, Plan
+from licensing_core.signing import KeyRing
 from licensing_core.tables import LICENSED, NO_PLAN, PENDING, AssociatePlan, PlanStateLog
+
+DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class PlanRefusal:
+    """A plan that could not be granted, and why."""
+
+    plan: Plan
+    reason: str
+    module_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one associate ends the transaction with."""
+
+    assoc_id: int
+    requested: Combination
+    granted: Combination
+    state: str
+    refused: tuple[PlanRefusal, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.refused
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(f"{r.plan.name}: {r.reason}" for r in self.refused)
+
+
+@dataclass
+class _Work:
+    """One associate's change in progress."""
+
+    holding: Holding
+    want: Combination
+    queued_at: datetime
+    forget: bool = False
+    held: set[int] = field(default_factory=set)
+    granted: list[Plan] = field(default_factory=list)
+    refused: dict[Plan, PlanRefusal] = field(default_factory=dict)
+    # Plans refused only for want of a seat: worth another try when seats free up.
+    short: set[Plan] = field(default_factory=set)
+
+    @property
+    def assoc_id(self) -> int:
+        return self.holding.associate_id
 
 
 class PlanBook:
-    """Records and serves plan requests of one tenant within the caller's transaction.
+    """Decides and records plan changes of one tenant within the caller's transaction."""
 
-    The tenant's user licenses are locked (through :class:`Assigner`) only
-    when some associate's links must actually change.
-    """
-
-    def __init__(self, session: Session, tenant_id: str, *, at: datetime, cause: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        tenant_id: str,
+        *,
+        at: datetime,
+        cause: str,
+        keyring: KeyRing,
+        catalog: LicenseCatalog | None = None,
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.at = at
         self.cause = cause
-        self._assigner: Assigner | None = None
-        self.seats_freed = False
+        self.keyring = keyring
+        self._catalog = catalog
+        self._free_seats: dict[int, int | None] | None = None
+        self._releases: list[Release] = []
+        self._grants: list[Grant] = []
 
     @property
-    def assigner(self) -> Assigner:
-        if self._assigner is None:
-            self._assigner = Assigner(self.session, self.tenant_id, at=self.at, cause=self.cause)
-        return self._assigner
+    def catalog(self) -> LicenseCatalog:
+        """The tenant's catalog, read when first needed (one query)."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.session, self.tenant_id, self.keyring)
+        return self._catalog
 
-    def states(self, assoc_ids: Iterable[int]) -> dict[int, AssociatePlan]:
-        ids = list(assoc_ids)
-        rows = self.session.execute(
-            select(AssociatePlan).where(
-                AssociatePlan.tenant_id == self.tenant_id, AssociatePlan.associate_id.in_(ids)
-            )
-        ).scalars()
-        return {row.associate_id: row for row in rows}
+    @property
+    def _free(self) -> dict[int, int | None]:
+        """Free seats per module (None: unrestricted) as this book's changes leave them."""
+        if self._free_seats is None:
+            self._free_seats = {m.id: m.free for m in self.catalog.modules}
+        return self._free_seats
 
-    def request(self, requests: Mapping[int, Combination]) -> dict[int, AssignmentResult]:
-        """Ask for ``requests`` (associate -> plans); unchanged requests cost one read."""
-        results: dict[int, AssignmentResult] = {}
-        states = {}
-        for chunk in _chunks(sorted(requests)):
-            states.update(self.states(chunk))
+    # ------------------------------------------------------------------ public
+
+    def apply(
+        self,
+        requests: Mapping[int, Combination],
+        *,
+        forget: Iterable[int] = (),
+        serve_queue: bool = False,
+    ) -> dict[int, Outcome]:
+        """Give each associate of ``requests`` the plans asked for, as far as seats allow.
+
+        An associate whose request is unchanged and who is not waiting is left
+        alone (one read). ``forget``: associates about to be deleted: every
+        link is released and the plan state dropped. ``serve_queue``: offer
+        seats to the waiting queue even if nothing was released here (after
+        a license import or on reconcile).
+
+        :returns: the outcome of every associate whose plans were evaluated,
+            queued ones served on the way included.
+        """
+        forgotten = set(forget)
+        holdings = read_holdings(self.session, self.tenant_id, [*requests, *forgotten])
+        work: dict[int, _Work] = {}
         for assoc_id in sorted(requests):
-            wanted = requests[assoc_id]
-            state = states.get(assoc_id)
-            if state is not None and state.requested == wanted.name:
-                continue  # licensed already, or waiting in the queue for its turn
-            if state is None and wanted.is_empty:
-                self._save(None, assoc_id, wanted, None)
+            holding, want = holdings[assoc_id], requests[assoc_id]
+            if assoc_id in forgotten:
                 continue
-            result = self.assigner.assign(assoc_id, wanted)
-            self._save(state, assoc_id, wanted, result)
-            results[assoc_id] = result
-        return results
-
-    def serve_pending(self) -> dict[int, AssignmentResult]:
-        """Grant waiting associates, oldest first, as far as seats allow."""
-        waiting = self.session.execute(
-            select(AssociatePlan)
-            .where(AssociatePlan.tenant_id == self.tenant_id, AssociatePlan.state == PENDING)
-            .order_by(AssociatePlan.pending_since, AssociatePlan.associate_id)
-        ).scalars()
-        results = {}
-        for state in list(waiting):
-            result = self.assigner.assign(state.associate_id, Combination.parse(state.requested))
-            self._save(state, state.associate_id, result.requested, result)
-            results[state.associate_id] = result
-        return results
-
-    def finish(self) -> dict[int, AssignmentResult]:
-        """Serve the queue if seats were freed since the last call; call after each change."""
-        if not self.seats_freed:
+            if holding.requested == want.name and holding.state != PENDING:
+                continue  # licensed already, or nothing asked and nothing held
+            work[assoc_id] = self._work(holding, want)
+        for assoc_id in sorted(forgotten):
+            work[assoc_id] = self._work(holdings[assoc_id], NO_SELECTION, forget=True)
+        if not work and not serve_queue:
             return {}
-        self.seats_freed = False
-        return self.serve_pending()
 
-    def forget(self, assoc_id: int) -> None:
-        """Release everything of an associate about to be deleted and drop its state."""
-        state = self.states([assoc_id]).get(assoc_id)
-        # Links are only ever written through this book, so no grant means no link.
-        if state is not None and state.granted:
-            self.seats_freed |= self.assigner.release_all(assoc_id).changed
-        if state is not None and state.state != NO_PLAN:
-            self._log(assoc_id, NO_PLAN, "", "deleted")
-        self.session.execute(
-            delete(AssociatePlan).where(
-                AssociatePlan.tenant_id == self.tenant_id, AssociatePlan.associate_id == assoc_id
-            )
+        freed = False
+        for item in work.values():
+            target = self.catalog.modules_of(item.want)
+            freed |= self._release(item, [m for m in item.held if m not in target])
+        if (freed or serve_queue) and self.catalog.read_only(self.at) is None:
+            for holding in pending_queue(self.session, self.tenant_id):
+                if holding.associate_id not in work:
+                    want = Combination.parse(holding.requested)
+                    work[holding.associate_id] = self._work(holding, want)
+        self._grant_in_queue_order(list(work.values()))
+        outcomes = {item.assoc_id: self._outcome(item) for item in work.values()}
+        links.write(
+            self.session, self.tenant_id, self._releases, self._grants, at=self.at, cause=self.cause
+        )
+        self._record(work, outcomes)
+        self._releases, self._grants = [], []
+        return outcomes
+
+    def serve_queue(self) -> dict[int, Outcome]:
+        """Offer seats to every waiting associate, oldest first."""
+        return self.apply({}, serve_queue=True)
+
+    # ----------------------------------------------------------------- deciding
+
+    def _work(self, holding: Holding, want: Combination, forget: bool = False) -> _Work:
+        waiting = holding.state == PENDING and holding.pending_since is not None
+        queued_at = holding.pending_since if waiting else self.at
+        return _Work(holding, want, queued_at, forget, held=set(holding.links))
+
+    def _module(self, module_id: int) -> Module | None:
+        return self.catalog.by_id.get(module_id)
+
+    def _release(self, item: _Work, module_ids: Iterable[int]) -> bool:
+        """Give back these links of ``item``; True when a seat was freed."""
+        freed = False
+        for module_id in sorted(module_ids):
+            module = self._module(module_id)
+            if module is None:
+                continue  # a link to a row that is not a user license: left to check
+            item.held.discard(module_id)
+            self._releases.append(Release(module, item.assoc_id, item.holding.links[module_id]))
+            if self._free[module_id] is not None:
+                self._free[module_id] += links.SEAT
+                freed = True
+        return freed
+
+    def _grant_in_queue_order(self, items: list[_Work]) -> None:
+        queue = sorted(items, key=lambda item: (item.queued_at, item.assoc_id))
+        waiting = [item for item in queue if not item.forget]
+        while waiting:
+            for item in waiting:
+                self._grant(item)
+            freed = False
+            for item in waiting:
+                keep = self.catalog.modules_of(item.granted)
+                freed |= self._release(item, [m for m in item.held if m not in keep])
+            # Seats freed by refused plans go round again, oldest first.
+            waiting = [item for item in waiting if freed and item.short]
+
+    def _grant(self, item: _Work) -> None:
+        stopped = self.catalog.read_only(self.at)
+        for plan in item.want:
+            if plan in item.granted:
+                continue
+            try:
+                required = self.catalog.required(plan)
+                missing = [m for m in required if m.id not in item.held]
+                if missing and stopped is not None:
+                    raise stopped
+                short = next((m for m in missing if self._free[m.id] == 0), None)
+                if short is not None:
+                    item.short.add(plan)
+                    raise SeatShortage(short.name, links.SEAT, 0)
+            except LicensingError as exc:
+                module_name = getattr(exc, "module_name", plan.module_name)
+                item.refused[plan] = PlanRefusal(plan, str(exc), module_name)
+                continue
+            for module in missing:
+                if self._free[module.id] is not None:
+                    self._free[module.id] -= links.SEAT
+                self._grants.append(Grant(module, item.assoc_id))
+                item.held.add(module.id)
+            item.refused.pop(plan, None)
+            item.short.discard(plan)
+            item.granted.append(plan)
+
+    def _outcome(self, item: _Work) -> Outcome:
+        before = {self._name(m) for m in item.holding.links}
+        after = {self._name(m) for m in item.held}
+        refused = tuple(item.refused[p] for p in item.want if p in item.refused)
+        state = NO_PLAN if item.want.is_empty else PENDING if refused else LICENSED
+        return Outcome(
+            assoc_id=item.assoc_id,
+            requested=item.want,
+            granted=Combination.of(item.granted),
+            state=state,
+            refused=refused,
+            added=tuple(sorted(after - before)),
+            removed=tuple(sorted(before - after)),
         )
 
-    def _save(
-        self,
-        state: AssociatePlan | None,
-        assoc_id: int,
-        wanted: Combination,
-        result: AssignmentResult | None,
-    ) -> None:
-        if result is not None and result.removed:
-            self.seats_freed = True
-        granted = result.granted if result is not None else NO_SELECTION
-        if result is not None and result.refused:
-            status = PENDING
-            reason = "; ".join(f"{r.plan.name}: {r.reason}" for r in result.refused)
-        else:
-            status = NO_PLAN if wanted.is_empty else LICENSED
-            reason = ""
-        if state is None:
-            state = AssociatePlan(tenant_id=self.tenant_id, associate_id=assoc_id)
-            self.session.add(state)
-        before = (state.state or NO_PLAN, state.requested or "", state.reason or "")
-        if status == PENDING and state.state != PENDING:
-            state.pending_since = self.at
-        elif status != PENDING:
-            state.pending_since = None
-        state.requested = wanted.name
-        state.granted = granted.name
-        state.state = status
-        state.reason = reason[:255]
-        state.updated = self.at
-        if before != (state.state, state.requested, state.reason):
-            self._log(assoc_id, status, wanted.name, reason)
+    def _name(self, module_id: int) -> str:
+        module = self._module(module_id)
+        return module.name if module is not None else f"#{module_id}"
 
-    def _log(self, assoc_id: int, status: str, requested: str, reason: str) -> None:
-        # Appended, never updated: usage reports replay it for past periods.
-        self.session.execute(
-            insert(PlanStateLog.__table__),
-            [
+    # ---------------------------------------------------------------- recording
+
+    def _record(self, work: dict[int, _Work], outcomes: dict[int, Outcome]) -> None:
+        upserts: list[dict] = []
+        logs: list[dict] = []
+        dropped: list[int] = []
+        for assoc_id, item in work.items():
+            holding, outcome = item.holding, outcomes[assoc_id]
+            if item.forget:
+                if holding.stored:
+                    dropped.append(assoc_id)
+                if holding.state != NO_PLAN:
+                    logs.append(self._log_row(assoc_id, NO_PLAN, "", DELETED))
+                continue
+            pending_since = None
+            if outcome.state == PENDING:
+                pending_since = item.queued_at if holding.state == PENDING else self.at
+            row = {
+                "requested": outcome.requested.name,
+                "granted": outcome.granted.name,
+                "state": outcome.state,
+                "reason": outcome.reason[:255],
+                "pending_since": pending_since,
+            }
+            stored = {
+                "requested": holding.requested,
+                "granted": holding.granted,
+                "state": holding.state,
+                "reason": holding.reason,
+                "pending_since": holding.pending_since,
+            }
+            if row == stored:
+                continue  # an empty request of an associate without a row lands here too
+            upserts.append(
                 {
                     "tenant_id": self.tenant_id,
-                    "at": self.at,
                     "associate_id": assoc_id,
-                    "state": status,
-                    "requested": requested,
-                    "reason": reason[:255],
+                    **row,
+                    "version": holding.version + 1,
+                    "updated": self.at,
                 }
-            ],
+            )
+            seen = (holding.state, holding.requested, holding.reason)
+            if seen != (row["state"], row["requested"], row["reason"]):
+                logs.append(self._log_row(assoc_id, outcome.state, row["requested"], row["reason"]))
+        if dropped:
+            self.session.execute(
+                delete(AssociatePlan).where(
+                    AssociatePlan.tenant_id == self.tenant_id,
+                    AssociatePlan.associate_id.in_(dropped),
+                )
+            )
+        if upserts:
+            self._upsert(upserts)
+        if logs:
+            # Appended, never updated: usage reports replay it for past periods.
+            self.session.execute(insert(PlanStateLog.__table__), logs)
+
+    def _upsert(self, rows: list[dict]) -> None:
+        dialect = self.session.get_bind().dialect.name
+        table = AssociatePlan.__table__
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        columns = ("requested", "granted", "state", "reason", "pending_since", "version", "updated")
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.tenant_id, table.c.associate_id],
+            set_={name: statement.excluded[name] for name in columns},
         )
+        self.session.execute(statement, rows)
 
-
-def _chunks(items: list, size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    def _log_row(self, assoc_id: int, state: str, requested: str, reason: str) -> dict:
+        return {
+            "tenant_id": self.tenant_id,
+            "at": self.at,
+            "associate_id": assoc_id,
+            "state": state,
+            "requested": requested,
+            "reason": reason[:255],
+        }

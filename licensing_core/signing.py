@@ -28,8 +28,9 @@ Trusted keys. ``SCIMSRV_LICENSE_PUBLIC_KEYS`` names the vendor's public keys:
 either a path to a file or the content inline, as JSON
 (``{"keys": [{"kid": "...", "publicKey": "<base64 raw key or PEM>"}]}``, a
 bare list of such entries, or what ``scimsrv license keygen`` writes) or as
-PEM text holding one or more ``PUBLIC KEY`` blocks. It is read once per
-process (restart after rotating keys).
+PEM text holding one or more ``PUBLIC KEY`` blocks. scimsrv's settings
+hold both values and build the ring with :func:`keyring_from`; this package
+never reads the environment itself.
 
 The built-in TEST key (``data/test_license_key.json``) is public, so anyone
 can forge licenses with it. It is trusted only when
@@ -41,8 +42,8 @@ switches the test key off unless an operator explicitly turns it back on.
 Verifying a set signed with it logs a loud warning.
 
 Verification results are cached by digest (payload, signature, public key)
-in a module-level dict: the only in-process state, and correct across
-workers because a digest's verdict never changes.
+in a module-level dict: correct across workers because a digest's verdict
+never changes.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -354,16 +354,16 @@ class KeyRing:
         return "" if verdict else "signature does not verify (signed fields were changed)"
 
 
-def configured_keyring(environ: Mapping[str, str] | None = None) -> KeyRing:
-    """The key ring from ``SCIMSRV_LICENSE_PUBLIC_KEYS`` and ``SCIMSRV_TRUST_TEST_LICENSE_KEY``."""
-    environ = os.environ if environ is None else environ
-    return _keyring_from(
-        environ.get(PUBLIC_KEYS_ENV, "").strip(), environ.get(TRUST_TEST_KEY_ENV, "").strip()
-    )
-
-
 @lru_cache(maxsize=16)
-def _keyring_from(source: str, trust_flag: str) -> KeyRing:
+def keyring_from(source: str, trust_flag: str) -> KeyRing:
+    """The key ring an operator configured: ``source`` is what
+    ``SCIMSRV_LICENSE_PUBLIC_KEYS`` holds (a path, or the keys inline; "" for
+    none), ``trust_flag`` what ``SCIMSRV_TRUST_TEST_LICENSE_KEY`` holds ("1",
+    "0" or ""). Read once per process for each pair.
+
+    :raises KeyProblem: the keys cannot be read or parsed.
+    """
+    source, trust_flag = source.strip(), trust_flag.strip()
     keys: list[Ed25519PublicKey] = []
     if source:
         if source.startswith(("{", "[", "-----BEGIN")):
@@ -438,9 +438,8 @@ def _kid_of(signature: str) -> str | None:
     return parts[1] if len(parts) == 3 and _KID.fullmatch(parts[1]) else None
 
 
-def verify_set(owner: Any, rows: Sequence[Any], keyring: KeyRing | None = None) -> SetVerification:
+def verify_set(owner: Any, rows: Sequence[Any], keyring: KeyRing) -> SetVerification:
     """Check the owner's and every row's signature (specs or database rows alike)."""
-    keyring = keyring or configured_keyring()
     checks = tuple(
         RowCheck(
             row.module_name,

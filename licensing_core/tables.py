@@ -271,6 +271,8 @@ class AssociatePlan(Base):
     state: Mapped[str] = mapped_column(String(8), default=NO_PLAN)
     reason: Mapped[str] = mapped_column(String(255), default="")
     pending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped on every change: part of the user's ETag (its licensing extension).
+    version: Mapped[int] = mapped_column(Integer, default=1)
     updated: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (

@@ -1,4 +1,5 @@
-"""Tenants: creating one installs its license set (owner and module rows)."""
+"""Tenants: creating one installs its license set (owner and module rows); the
+tenant row is also the lock that serializes every change of its plans."""
 
 from __future__ import annotations
 
@@ -42,6 +43,26 @@ def create_tenant(
         spec = signing.sign_license_set(spec, signing.builtin_test_key())
     install_license_set(session, tenant_id, spec, at=at)
     return tenant
+
+
+def lock_plans(session: Session, tenant_id: str, *, exclusive: bool = False) -> None:
+    """Take the tenant's plan lock until the transaction ends.
+
+    Every transaction that changes plan states, links, seat counters or the
+    ledger takes it first (PostgreSQL ``SELECT ... FOR NO KEY UPDATE`` on the
+    tenant row; SQLite's write transactions already hold the database lock),
+    so they run one at a time per tenant and read what the one before
+    committed. ``exclusive`` (``FOR UPDATE``) is for changes that recompute the
+    whole tenant (rule changes, license imports): it also waits for, and
+    holds off, every transaction inserting a row that references the tenant
+    (users, groups: their foreign key takes ``FOR KEY SHARE`` on it). The full
+    protocol is in :mod:`scimsrv.provisioning.locking`.
+
+    :raises UnknownTenant: no such tenant.
+    """
+    statement = select(Tenant.tenant_id).where(Tenant.tenant_id == tenant_id)
+    if session.execute(statement.with_for_update(key_share=not exclusive)).first() is None:
+        raise UnknownTenant(f"no tenant {tenant_id!r}")
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
@@ -101,5 +122,7 @@ def install_license_set(
     return row
 
 
-def tenant_ids(session: Session) -> list[str]:
-    return list(session.execute(select(Tenant.tenant_id).order_by(Tenant.tenant_id)).scalars())
+def tenant_names(session: Session) -> list[tuple[str, str]]:
+    """Every tenant as (id, name), by id."""
+    rows = session.execute(select(Tenant.tenant_id, Tenant.name).order_by(Tenant.tenant_id))
+    return [(tenant_id, name) for tenant_id, name in rows]

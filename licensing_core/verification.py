@@ -2,19 +2,26 @@
 
 A row works only when its own signature and its owner's signature both hold
 (:mod:`licensing_core.signing`); a touched row stops working, a touched owner
-row stops the whole set. Results per signature are cached by digest there,
-so checking on every use costs two queries and some hashing.
+row stops the whole set. The verdict on a set is cached by the exact values
+of its rows (a set that did not change is not hashed again), and each
+signature's verdict by digest in :mod:`licensing_core.signing`, so checking
+on every use costs one query and a tuple hash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licensing_core.signing import KeyRing, SetVerification, verify_set
 from licensing_core.tables import ModuleLicense, ModuleOwner
+
+_CACHE_LIMIT = 1_000
+_verdicts: dict[tuple, TenantVerification] = {}
 
 
 @dataclass(frozen=True)
@@ -42,28 +49,81 @@ class TenantVerification:
         return [line for s in self.sets for line in s.messages()]
 
 
-def verify_tenant(
-    session: Session, tenant_id: str, keyring: KeyRing | None = None
-) -> TenantVerification:
-    """Check every owner and modulelicense row of ``tenant_id``."""
-    owners = session.execute(
-        select(ModuleOwner).where(ModuleOwner.tenant_id == tenant_id).order_by(ModuleOwner.id)
-    ).scalars()
-    rows = list(
-        session.execute(
-            select(ModuleLicense)
-            .where(ModuleLicense.tenant_id == tenant_id)
-            .order_by(ModuleLicense.sort_order, ModuleLicense.id)
-        ).scalars()
+# The columns a verdict depends on, in a fixed order (the cache key).
+OWNER_COLUMNS = (
+    "id",
+    "owner_name",
+    "owner_description",
+    "company_name",
+    "serial_number",
+    "extra_flags",
+    "extra_info",
+    "expiration",
+    "grace_to",
+    "maintenance_to",
+    "admin_warning_date",
+    "next_check_date",
+    "signature",
+)
+MODULE_COLUMNS = (
+    "id",
+    "module_owner_id",
+    "module_name",
+    "module_description",
+    "module_version",
+    "license_type",
+    "license_number",
+    "unrestricted",
+    "hidden",
+    "extra_flags",
+    "extra_info",
+    "sort_order",
+    "prerequisite_module",
+    "signature",
+)
+
+
+def verify_rows(owners: Sequence[Any], rows: Sequence[Any], keyring: KeyRing) -> TenantVerification:
+    """The verdict on ``owners`` (ModuleOwner-like) and their ``rows``
+    (ModuleLicense-like, any order): attribute access by the model's names."""
+    key = (
+        frozenset(keyring.keys),
+        keyring.test_key_trusted,
+        tuple(tuple(getattr(o, c) for c in OWNER_COLUMNS) for o in owners),
+        tuple(tuple(getattr(r, c) for c in MODULE_COLUMNS) for r in rows),
     )
+    found = _verdicts.get(key)
+    if found is not None:
+        return found
+    ordered = sorted(rows, key=lambda r: (r.sort_order, r.id))
     sets = []
     problems: dict[int, str] = {}
-    for owner in owners:
-        own = [row for row in rows if row.module_owner_id == owner.id]
+    for owner in sorted(owners, key=lambda o: o.id):
+        own = [row for row in ordered if row.module_owner_id == owner.id]
         verdict = verify_set(owner, own, keyring)
         sets.append(verdict)
         for index, row in enumerate(own):
             problem = verdict.row_problem(index)
             if problem:
                 problems[row.id] = problem
-    return TenantVerification(tuple(sets), problems)
+    result = TenantVerification(tuple(sets), problems)
+    if len(_verdicts) >= _CACHE_LIMIT:
+        _verdicts.clear()
+    _verdicts[key] = result
+    return result
+
+
+def labelled(table: Any, names: Sequence[str]) -> list:
+    """``table``'s columns ``names`` labelled with their attribute names."""
+    return [getattr(table, name).label(name) for name in names]
+
+
+def verify_tenant(session: Session, tenant_id: str, keyring: KeyRing) -> TenantVerification:
+    """Check every owner and modulelicense row of ``tenant_id``."""
+    owners = session.execute(
+        select(*labelled(ModuleOwner, OWNER_COLUMNS)).where(ModuleOwner.tenant_id == tenant_id)
+    ).all()
+    rows = session.execute(
+        select(*labelled(ModuleLicense, MODULE_COLUMNS)).where(ModuleLicense.tenant_id == tenant_id)
+    ).all()
+    return verify_rows(owners, rows, keyring)

@@ -1,8 +1,13 @@
-"""Configuration from ``SCIMSRV_*`` environment variables (same names as CLI options)."""
+"""The one settings object: ``SCIMSRV_*`` environment variables, the same names
+as the CLI options (pydantic-settings)."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from licensing_core.db import DEFAULT_LOCK_TIMEOUT
+from licensing_core.signing import KeyRing, keyring_from
 
 
 class Settings(BaseSettings):
@@ -11,10 +16,19 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./scimsrv.db"
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int = Field(1, ge=1)
     # The origin identity providers reach us at (e.g. behind a proxy); when
     # unset, the printed base URLs are built from host and port.
     public_url: str | None = None
+    # Seconds a request waits for a database lock or connection before it
+    # answers 503 with Retry-After.
+    lock_timeout: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0)
+    # The vendor's license-signing public keys: a file path or the keys inline
+    # (see licensing_core.signing); "" for none.
+    license_public_keys: str = ""
+    # "1" trusts the public built-in TEST key, "0" never; "" trusts it only
+    # while no vendor key is configured.
+    trust_test_license_key: str = ""
 
     def origin(self) -> str:
         """Scheme, host and port of the service as operators hand it to an IdP."""
@@ -25,3 +39,10 @@ class Settings(BaseSettings):
     def tenant_base_url(self, tenant_id: str) -> str:
         """The tenant's SCIM base URL (DESIGN §3): ``{origin}/t/{tenant}/scim/v2``."""
         return f"{self.origin()}/t/{tenant_id}/scim/v2"
+
+    def keyring(self) -> KeyRing:
+        """The trusted license-signing keys (read once per process).
+
+        :raises KeyProblem: the configured keys cannot be read.
+        """
+        return keyring_from(self.license_public_keys, self.trust_test_license_key)

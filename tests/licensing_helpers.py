@@ -10,10 +10,49 @@ from sqlalchemy import select
 
 from licensing_core.counting import seat_problems
 from licensing_core.license_set import load_default
-from licensing_core.tables import Associate, LicenseAssocLink
-from licensing_core.tenants import create_tenant
+from licensing_core.plan_state import Outcome, PlanBook
+from licensing_core.plans import NO_SELECTION, Combination
+from licensing_core.signing import KeyRing
+from licensing_core.tables import Associate, LicenseAssocLink, ModuleLicense
+from licensing_core.tenants import create_tenant, lock_plans
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
+# What a server with no vendor key configured trusts: the built-in TEST key.
+KEYRING = KeyRing.of([], trust_test_key=True)
+
+
+def book(session, tenant_id: str, at: datetime = NOW, cause: str = "test") -> PlanBook:
+    """A PlanBook of the tenant, its plan lock taken, in ``session``'s transaction."""
+    lock_plans(session, tenant_id)
+    return PlanBook(session, tenant_id, at=at, cause=cause, keyring=KEYRING)
+
+
+def combination(plans: Combination | str) -> Combination:
+    if isinstance(plans, Combination):
+        return plans
+    return Combination.parse(plans) if plans else NO_SELECTION
+
+
+def assign(
+    session, tenant_id: str, assoc_id: int, plans: Combination | str, at: datetime = NOW
+) -> Outcome | None:
+    """Ask for ``plans`` for one associate; its outcome (None: the request was unchanged)."""
+    return book(session, tenant_id, at).apply({assoc_id: combination(plans)}).get(assoc_id)
+
+
+def held_names(session, tenant_id: str, assoc_id: int) -> set[str]:
+    """The module names an associate holds links to."""
+    return set(
+        session.execute(
+            select(ModuleLicense.module_name)
+            .join(
+                LicenseAssocLink,
+                (LicenseAssocLink.tenant_id == ModuleLicense.tenant_id)
+                & (LicenseAssocLink.module_license_id == ModuleLicense.id),
+            )
+            .where(LicenseAssocLink.tenant_id == tenant_id, LicenseAssocLink.assoc_id == assoc_id)
+        ).scalars()
+    )
 
 
 def make_tenant(

@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from licensing_core.tenants import create_tenant
 from scimsrv.http.app import create_app
-from scimsrv.provisioning.consistency import check_tenant
-from scimsrv.services import tokens
+from scimsrv.services import tenants, tokens
 from tests.licensing_helpers import NOW, make_tenant
+from tests.use_cases import run
 
 SCIM_JSON = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -35,12 +35,12 @@ class Clock:
 class Tenant:
     """One tenant's SCIM API over HTTP, plus its consistency check."""
 
-    def __init__(self, client: TestClient, db, tenant_id: str) -> None:
+    def __init__(self, client: TestClient, db, tenant_id: str, clock: Clock) -> None:
         self.client = client
         self.db = db
         self.tenant_id = tenant_id
-        with db.write() as session:
-            token = tokens.issue(session, tenant_id, label="test")
+        self.clock = clock
+        token = run(db, lambda tx: tokens.issue(tx, tenant_id, "test"))
         self.base = f"/t/{tenant_id}/scim/v2"
         self.headers = {"Authorization": f"Bearer {token}"}
 
@@ -72,15 +72,14 @@ class Tenant:
         return self.ok("GET", f"/Users/{user_id}")[LICENSING]
 
     def problems(self) -> list[str]:
-        with self.db.write() as session:
-            return check_tenant(session, self.tenant_id)
+        return run(self.db, tenants.check, self.tenant_id, at=self.clock.now, write=False)
 
 
 def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[TestClient, Tenant]:
     """The real app on ``db`` with ``clock``, and a tenant with ``seats`` per plan."""
     make_tenant(db, tenant_id, seats=seats, **kwargs)
     client = TestClient(create_app(db=db, clock=clock))
-    return client, Tenant(client, db, tenant_id)
+    return client, Tenant(client, db, tenant_id, clock)
 
 
 __all__ = ["Clock", "Tenant", "create_tenant", "live_tenant"]

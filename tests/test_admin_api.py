@@ -9,13 +9,14 @@ from licensing_core.license_set import license_set_to_json, load_default
 from licensing_core.signing import builtin_test_key, sign_license_set
 from scimsrv.services import tokens
 from tests.scim_client import Clock, live_tenant
+from tests.use_cases import tx_of
 
 
 @pytest.fixture
 def setup(db, tenant_id):
     client, tenant = live_tenant(db, tenant_id, Clock(), seats=1)
     with db.write() as session:
-        operator = tokens.issue(session, None, label="ops")
+        operator = tokens.issue(tx_of(session), None, label="ops")
     with client:
         yield client, tenant, {"Authorization": f"Bearer {operator}"}
 

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from licensing_core.assignment import Assigner
 from licensing_core.ledger import replay
 from licensing_core.license_set import load_default
 from licensing_core.plans import NO_SELECTION, Combination, plan_named
 from licensing_core.tables import LedgerEntry, ModuleLicense
+from tests import licensing_helpers as helpers
 from tests.licensing_helpers import NOW, add_associates, current_links, make_tenant, over_assigned
 
 
 def held_names(db, tenant_id, assoc_id) -> set[str]:
-    with db.write() as session:
-        assigner = Assigner(session, tenant_id, at=NOW)
-        return {link.module.name for link in assigner.held(assoc_id).values()}
+    with db.read() as session:
+        return helpers.held_names(session, tenant_id, assoc_id)
 
 
 def assign(db, tenant_id, assoc_id, text):
-    combo = Combination.parse(text) if text else NO_SELECTION
     with db.write() as session:
-        return Assigner(session, tenant_id, at=NOW, cause="test").assign(assoc_id, combo)
+        return helpers.assign(session, tenant_id, assoc_id, text)
 
 
 def expected_modules(*plans: str) -> set[str]:
@@ -124,8 +122,9 @@ def test_reassigning_the_same_plans_changes_nothing(db, tenant_id):
     make_tenant(db, tenant_id)
     [user] = add_associates(db, tenant_id, 1)
     assign(db, tenant_id, user, "Sales-Premium")
-    result = assign(db, tenant_id, user, "Sales-Premium")
-    assert not result.changed
+    assert assign(db, tenant_id, user, "Sales-Premium") is None, (
+        "an unchanged request is left alone"
+    )
     with db.read() as session:
         events = session.execute(
             select(LedgerEntry.event).where(LedgerEntry.tenant_id == tenant_id)
@@ -151,12 +150,12 @@ def test_ledger_replay_until_an_instant_gives_the_links_held_then(db, tenant_id)
     make_tenant(db, tenant_id)
     [user] = add_associates(db, tenant_id, 1)
     with db.write() as session:
-        Assigner(session, tenant_id, at=NOW).assign(user, Combination.parse("Sales-Premium"))
+        helpers.assign(session, tenant_id, user, "Sales-Premium")
     with db.read() as session:
         held_then = current_links(session, tenant_id)
     later = NOW + timedelta(days=3)
     with db.write() as session:
-        Assigner(session, tenant_id, at=later).assign(user, NO_SELECTION)
+        helpers.assign(session, tenant_id, user, NO_SELECTION, at=later)
     with db.read() as session:
         assert replay(session, tenant_id, until=NOW + timedelta(days=1)) == held_then
         assert replay(session, tenant_id, until=later) == {}

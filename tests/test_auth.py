@@ -10,8 +10,10 @@ import pytest
 from licensing_core.tables import Tenant
 from scimsrv.http.app import create_app
 from scimsrv.http.auth import bearer_token
-from scimsrv.scim.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
+from scimsrv.http.bodies import SCIM_CONTENT_TYPE
+from scimsrv.scim.urns import ERROR as ERROR_SCHEMA
 from scimsrv.services import tokens
+from tests.use_cases import tx_of
 
 CHALLENGE = 'Bearer realm="scimsrv"'
 
@@ -26,7 +28,7 @@ def add_tenant(db, tenant_id: str) -> str:
     with db.write() as session:
         session.add(Tenant(tenant_id=tenant_id, registered=datetime.now(UTC).replace(tzinfo=None)))
         session.flush()
-        return tokens.issue(session, tenant_id)
+        return tokens.issue(tx_of(session), tenant_id)
 
 
 @pytest.fixture
@@ -91,7 +93,7 @@ async def test_bad_authorization_is_401_with_challenge(db, client, tenant_id, au
 async def test_revoked_token_is_401(db, client, tenant_id):
     token = add_tenant(db, tenant_id)
     with db.write() as session:
-        tokens.revoke(session, tenant_id, token[: tokens.PREFIX_LENGTH])
+        tokens.revoke(tx_of(session), tenant_id, token[: tokens.PREFIX_LENGTH])
     async with client:
         response = await client.get(
             spc_url(tenant_id), headers={"Authorization": f"Bearer {token}"}
@@ -132,7 +134,6 @@ async def test_unknown_tenant_answers_like_a_bad_token(db, client, tenant_id):
         ("POST", "/.search"),
         ("GET", "/Schemas"),
         ("GET", "/ResourceTypes"),
-        ("GET", "/no-such-endpoint"),
     ],
 )
 @pytest.mark.anyio
@@ -141,6 +142,15 @@ async def test_every_route_under_the_tenant_base_needs_auth(db, client, tenant_i
     async with client:
         response = await client.request(method, f"/t/{tenant_id}/scim/v2{path}")
     assert_unauthorized(response)
+
+
+@pytest.mark.anyio
+async def test_an_unknown_endpoint_is_404_whether_or_not_the_tenant_exists(db, client, tenant_id):
+    add_tenant(db, tenant_id)
+    async with client:
+        for tenant in (tenant_id, tenant_id + "-none"):
+            response = await client.get(f"/t/{tenant}/scim/v2/no-such-endpoint")
+            assert response.status_code == 404
 
 
 @pytest.mark.anyio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from scimsrv.http.bodies import MAX_PAYLOAD_BYTES
-from scimsrv.http.scim.bulk import MAX_OPERATIONS
+from scimsrv.scim.bulk import MAX_OPERATIONS
 from tests import test_users_api
 from tests.test_users_api import GROUP, PATCH_OP, USER, assert_error, create_user
 

@@ -13,6 +13,7 @@ from scimsrv.services import tokens
 from scimsrv.storage import schema
 from scimsrv.storage.tables import ApiToken
 from tests.conftest import assert_one_line_failure
+from tests.use_cases import tx_of
 
 runner = CliRunner()
 
@@ -95,7 +96,7 @@ def test_token_issue_prints_only_a_token_that_authenticates(scimsrv, database_fi
     db = with_db(database_file)
     try:
         with db.read() as session:
-            assert tokens.authenticate(session, "acme", secret)
+            assert tokens.authenticate(tx_of(session).storage, "acme", secret)
             stored = session.scalars(select(ApiToken.token_hash)).all()
     finally:
         db.dispose()
@@ -121,7 +122,7 @@ def test_token_revoke_stops_the_token(scimsrv, database_file):
     db = with_db(database_file)
     try:
         with db.read() as session:
-            assert not tokens.authenticate(session, "acme", secret)
+            assert not tokens.authenticate(tx_of(session).storage, "acme", secret)
     finally:
         db.dispose()
     assert scimsrv("token", "list", "acme").stdout.split("\t")[3] != "-"

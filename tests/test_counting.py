@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from licensing_core.assignment import Assigner
 from licensing_core.counting import (
     billable_usage,
     billable_usage_all,
@@ -13,14 +12,14 @@ from licensing_core.counting import (
 )
 from licensing_core.plans import Combination
 from licensing_core.tables import Associate, LicenseAssocLink
-from tests.licensing_helpers import NOW, add_associates, make_tenant
+from tests.licensing_helpers import add_associates, book, make_tenant
 
 
 def give(db, tenant_id, plans_by_user: dict[int, str]) -> None:
     with db.write() as session:
-        assigner = Assigner(session, tenant_id, at=NOW)
-        for assoc_id, text in plans_by_user.items():
-            assert assigner.assign(assoc_id, Combination.parse(text)).complete
+        requests = {a: Combination.parse(text) for a, text in plans_by_user.items()}
+        outcomes = book(session, tenant_id).apply(requests)
+        assert all(outcome.complete for outcome in outcomes.values())
 
 
 def test_approach_one_counts_user_and_web_licenses_bought(db, tenant_id):

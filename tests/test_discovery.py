@@ -9,10 +9,11 @@ from starlette.testclient import TestClient
 
 from licensing_core.tables import Tenant
 from scimsrv.http.app import create_app
-from scimsrv.http.bodies import MAX_PAYLOAD_BYTES
-from scimsrv.scim.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
-from scimsrv.scim.schemas import ENTRA_GROUP_SCHEMA
+from scimsrv.http.bodies import MAX_PAYLOAD_BYTES, SCIM_CONTENT_TYPE
+from scimsrv.scim.urns import ENTRA_GROUP_SCHEMA
+from scimsrv.scim.urns import ERROR as ERROR_SCHEMA
 from scimsrv.services import tokens
+from tests.use_cases import tx_of
 
 ORIGIN = "http://scim.test"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -28,7 +29,7 @@ def tenant_client(db, tenant_id):
     with db.write() as session:
         session.add(Tenant(tenant_id=tenant_id, registered=datetime.now(UTC).replace(tzinfo=None)))
         session.flush()
-        token = tokens.issue(session, tenant_id)
+        token = tokens.issue(tx_of(session), tenant_id)
     client = TestClient(
         create_app(db=db),
         base_url=f"{ORIGIN}/t/{tenant_id}/scim/v2/",

@@ -11,9 +11,12 @@ import pytest
 from scim2_models import Context
 
 from licensing_core.tables import Tenant
+from scimsrv.http.scim.rendering import located
 from scimsrv.scim.parsing import parse_resource
+from scimsrv.scim.rendering import as_model, render
 from scimsrv.scim.schemas import UserResource
-from scimsrv.services.resources import UserStore
+from scimsrv.services import users
+from tests.use_cases import run
 
 SAMPLES = Path(__file__).parent / "idp_samples"
 RICH_USER = {
@@ -60,13 +63,11 @@ def sample_users() -> list[dict]:
 def test_stored_json_answer_equals_the_model_round_trip(db, tenant_id, body, context):
     with db.write() as session:
         session.add(Tenant(tenant_id=tenant_id, registered=datetime(2026, 1, 1)))
-        session.flush()
-        users = UserStore(session, tenant_id)
-        created = users.create(users_model(body))
-        stored = users.read(created.id)
-        stored.meta.location = f"https://example.test/Users/{stored.id}"
-        fast = stored.model_dump(scim_ctx=context)
-        slow = stored.model().model_dump(scim_ctx=context)
+    created = run(db, lambda tx: users.create_user(tx, users_model(body)), tenant_id)
+    stored = run(db, lambda tx: users.get_user(tx, created.id), tenant_id, write=False)
+    body = located("https://example.test", stored, "Users")
+    fast = render(UserResource, body, None, context)
+    slow = as_model(UserResource, body).model_dump(scim_ctx=context)
     assert json.dumps(fast) == json.dumps(slow)
 
 

@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 
 from licensing_core.tables import Tenant
-from scimsrv import storage as store
 from scimsrv.scim.errors import ScimError
-from scimsrv.storage import ListRequest
+from scimsrv.storage.listing import ListRequest
+from tests.use_cases import add_group, add_user, list_groups, list_users
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -80,20 +80,20 @@ def world(db) -> World:
         add_tenant(session, tenant_id)
         add_tenant(session, other)
         for name, attributes in PEOPLE.items():
-            ids[name] = store.create_user(session, tenant_id, attributes, now=CREATED[name]).id
-            store.create_user(session, other, attributes, now=CREATED[name])
+            ids[name] = add_user(session, tenant_id, attributes, CREATED[name]).id
+            add_user(session, other, attributes, CREATED[name])
         for group, members in GROUPS.items():
             body = {"displayName": group, "externalId": f"g-{group}"}
             body["members"] = [{"value": ids[member]} for member in members]
-            ids[group] = store.create_group(session, tenant_id, body).group.id
-            store.create_group(session, other, {"displayName": group})
+            ids[group] = add_group(session, tenant_id, body).id
+            add_group(session, other, {"displayName": group})
     return World(tenant_id, ids, other)
 
 
 def user_names(db, world: World, text: str) -> set[str]:
     by_id = {value: key for key, value in world.ids.items()}
     with db.read() as session:
-        page = store.list_users(session, world.tenant_id, ListRequest(filter=text))
+        page = list_users(session, world.tenant_id, ListRequest(filter=text))
         assert page.total_results == len(page.rows)
         return {by_id[row.id] for row in page.rows}
 
@@ -101,7 +101,7 @@ def user_names(db, world: World, text: str) -> set[str]:
 def group_names(db, world: World, text: str) -> set[str]:
     by_id = {value: key for key, value in world.ids.items()}
     with db.read() as session:
-        page = store.list_groups(session, world.tenant_id, ListRequest(filter=text))
+        page = list_groups(session, world.tenant_id, ListRequest(filter=text))
         return {by_id[row.id] for row in page.rows}
 
 
@@ -248,7 +248,7 @@ def test_invalid_filter_is_a_400_invalid_filter(db, world, text):
 def test_filter_never_returns_another_tenants_users(db, world):
     with db.read() as session:
         for tenant in (world.tenant_id, world.other_tenant_id):
-            page = store.list_users(session, tenant, ListRequest(filter="userName pr"))
+            page = list_users(session, tenant, ListRequest(filter="userName pr"))
             assert len(page.rows) == 4
             assert {row.tenant_id for row in page.rows} == {tenant}
     assert user_names(db, world, 'userName eq "bob"') == {"bob"}
@@ -256,7 +256,7 @@ def test_filter_never_returns_another_tenants_users(db, world):
 
 def test_membership_filter_never_sees_another_tenants_groups(db, world):
     with db.read() as session:
-        page = store.list_users(
+        page = list_users(
             session, world.other_tenant_id, ListRequest(filter=f'groups eq "{world.ids["Sales"]}"')
         )
     assert page.rows == []

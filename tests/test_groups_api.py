@@ -53,11 +53,12 @@ def test_create_with_members_stores_them(api):
     assert member_ids(api, group["id"]) == {user["id"]}
 
 
-def test_duplicate_display_name_is_409_uniqueness(api):
-    create_group(api, "Dup Group")
-    assert_error(
-        api.post("/Groups", {"schemas": [GROUP], "displayName": "dup group"}), 409, "uniqueness"
-    )
+def test_two_groups_may_share_a_display_name_as_entra_allows(api):
+    first = create_group(api, "Dup Group")
+    second = api.post("/Groups", {"schemas": [GROUP], "displayName": "dup group"})
+    assert second.status_code == 201 and second.json()["id"] != first["id"]
+    found = api.get("/Groups", params={"filter": 'displayName eq "DUP GROUP"'}).json()
+    assert found["totalResults"] == 2
 
 
 def test_member_that_is_not_a_user_of_the_tenant_is_400_invalid_value(api):
@@ -82,7 +83,7 @@ def test_entra_lookup_with_excluded_members_filters_on_display_name(api):
 
 
 def test_excluded_members_never_reads_the_member_rows(api, monkeypatch):
-    from scimsrv import storage as store
+    from scimsrv.storage import groups as store
 
     user = create_user(api)
     group = create_group(api, members=[{"value": user["id"]}])

@@ -9,12 +9,11 @@ import pytest
 from sqlalchemy import update
 
 from licensing_core import signing
-from licensing_core.assignment import Assigner
 from licensing_core.db import Database
 from licensing_core.plans import Combination
 from licensing_core.tables import Associate, ModuleLicense
 from tests.conftest import assert_one_line_failure
-from tests.licensing_helpers import NOW
+from tests.licensing_helpers import NOW, book
 
 DEFAULT_SPEC = str(resources.files("licensing_core").joinpath("data", "default_license_set.json"))
 
@@ -39,9 +38,9 @@ def hold(database_file, tenant, plan, names):
             ]
             session.add_all(rows)
             session.flush()
-            assigner = Assigner(session, tenant, at=NOW)
-            for row in rows:
-                assert assigner.assign(row.id, Combination.parse(plan)).complete
+            wanted = {row.id: Combination.parse(plan) for row in rows}
+            outcomes = book(session, tenant).apply(wanted)
+            assert all(outcome.complete for outcome in outcomes.values())
             return [row.id for row in rows]
     finally:
         db.dispose()

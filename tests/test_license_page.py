@@ -21,16 +21,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
 
 from licensing_core.license_set import load_default
 from licensing_core.plans import BASE_PLANS
 from licensing_core.tenants import create_tenant
-from scimsrv.http.admin.reports import report_routes
-from scimsrv.http.pages.license_page import license_page_html
+from scimsrv.http.app import create_app
+from scimsrv.http.pages.license_page import gather, render
+from scimsrv.services import tokens
 from tests.provisioning_helpers import Directory
+from tests.use_cases import run
 
 NOW = datetime(2026, 11, 20, 9, 30)
 REQUIRE_CHROMIUM = os.environ.get("SCIMSRV_REQUIRE_CHROMIUM") == "1"
@@ -71,8 +70,7 @@ def licensed(db, tenant_id):
 
 
 def test_license_page_shows_owner_serial_expiry_list_status_and_chart(db, licensed, tenant_id):
-    with db.read() as session:
-        html = license_page_html(session, tenant_id, NOW)
+    html = render(run(db, gather, tenant_id, at=NOW, write=False))
     assert "Nordlys Fisk AS" in html and "Serial number: 4711-0815" in html
     assert "Expires 2027-06-30" in html
     assert "1 user(s) waiting for seats: cecilie (Sales-Premium)" in html
@@ -95,14 +93,7 @@ def chromium() -> str:
 @pytest.fixture
 def live_server(db):
     """The report routes under /admin/v1 on 127.0.0.1, a free port picked by the kernel."""
-    app = Starlette(
-        routes=[
-            Route("/healthz", lambda _request: PlainTextResponse("ok")),
-            Mount("/admin/v1", routes=report_routes()),
-        ]
-    )
-    app.state.db = db
-    app.state.clock = lambda: NOW
+    app = create_app(db=db, clock=lambda: NOW)
     # Listening before the server starts: early requests wait in the backlog.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -149,9 +140,12 @@ def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
-def test_license_page_renders_in_headless_chromium(live_server, licensed, tenant_id, tmp_path):
+def test_license_page_renders_in_headless_chromium(db, live_server, licensed, tenant_id, tmp_path):
     browser = chromium()
-    url = f"{live_server}/admin/v1/tenants/{tenant_id}/license"
+    token = run(db, lambda tx: tokens.issue(tx, None, "browser"))
+    # A browser sends the operator token as the Basic password.
+    base = live_server.replace("//", f"//operator:{token}@")
+    url = f"{base}/admin/v1/tenants/{tenant_id}/license"
     dom = headless(browser, tmp_path / "profile", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout

@@ -10,14 +10,13 @@ import pytest
 from sqlalchemy import update
 
 from licensing_core import signing
-from licensing_core.assignment import Assigner
-from licensing_core.errors import LicenseExpired, UnknownTenant
+from licensing_core.errors import UnknownTenant
 from licensing_core.license_set import load_default
 from licensing_core.license_status import license_status
-from licensing_core.plans import Combination
 from licensing_core.tables import ModuleLicense
 from licensing_core.tenants import create_tenant
-from tests.licensing_helpers import NOW, add_associates, make_tenant
+from tests import licensing_helpers as helpers
+from tests.licensing_helpers import KEYRING, NOW, add_associates, make_tenant
 
 WARN = datetime(2027, 9, 1)
 EXPIRES = datetime(2027, 12, 31)
@@ -39,12 +38,12 @@ def dated_tenant(db, tenant_id, **dates) -> None:
 
 def status(db, tenant_id, at):
     with db.read() as session:
-        return license_status(session, tenant_id, at)
+        return license_status(session, tenant_id, at, KEYRING)
 
 
 def assign(db, tenant_id, user, plan, at):
     with db.write() as session:
-        return Assigner(session, tenant_id, at=at).assign(user, Combination.parse(plan))
+        return helpers.assign(session, tenant_id, user, plan, at)
 
 
 def test_fresh_tenant_status_shows_owner_seats_per_module_and_a_valid_test_key_signature(
@@ -125,32 +124,32 @@ def test_between_expiration_and_grace_licenses_still_change_with_a_warning(db, t
     assert assign(db, tenant_id, user, "Sales-Premium", in_grace).complete
 
 
-def test_after_grace_changes_that_would_alter_licenses_are_refused(db, tenant_id):
+def test_after_grace_grants_are_refused_and_releases_still_go_through(db, tenant_id):
     dated_tenant(db, tenant_id, expiration=EXPIRES, grace_to=GRACE)
-    holder, newcomer = add_associates(db, tenant_id, 2)
+    holder, newcomer, leaver = add_associates(db, tenant_id, 3)
     assert assign(db, tenant_id, holder, "Sales-Premium", NOW).complete
+    assert assign(db, tenant_id, leaver, "Sales-Premium", NOW).complete
     after = datetime(2028, 2, 1)
 
-    with pytest.raises(LicenseExpired, match="license expired") as caught:
-        assign(db, tenant_id, newcomer, "Sales-Premium", after)  # would grant
-    assert caught.value.stopped == GRACE
-    with pytest.raises(LicenseExpired):
-        assign(db, tenant_id, holder, "Sales-Essentials", after)  # would release and grant
-    with pytest.raises(LicenseExpired), db.write() as session:
-        Assigner(session, tenant_id, at=after).release_all(holder)  # would release
+    refused = assign(db, tenant_id, newcomer, "Sales-Premium", after)  # would grant
+    assert refused.state == "pending" and "license expired" in refused.reason
+    assert refused.granted.is_empty
+    # A change of plans releases what is no longer needed; the new grant waits.
+    moved = assign(db, tenant_id, holder, "Sales-Essentials", after)
+    assert "sales-premium" in moved.removed and moved.state == "pending"
+    released = assign(db, tenant_id, leaver, "", after)  # offboarding always works
+    assert released.state == "none" and "sales-premium" in released.removed
 
-    # Reads and no-op writes keep working.
-    assert assign(db, tenant_id, holder, "Sales-Premium", after).complete
     current = status(db, tenant_id, after)
     assert current.read_only
     assert current.errors[0].startswith("license expired: the license set stopped on 2028-01-31")
-    assert current.module("sales-premium").in_use == 1
+    assert current.module("sales-premium").in_use == 0
 
 
 def test_without_grace_the_set_stops_at_expiration(db, tenant_id):
     dated_tenant(db, tenant_id, expiration=EXPIRES)
     [user] = add_associates(db, tenant_id, 1)
     assert assign(db, tenant_id, user, "Sales-Premium", EXPIRES).complete
-    with pytest.raises(LicenseExpired):
-        assign(db, tenant_id, user, "Sales-Essentials", datetime(2028, 1, 1))
+    moved = assign(db, tenant_id, user, "Sales-Essentials", datetime(2028, 1, 1))
+    assert moved.state == "pending" and "license expired" in moved.reason
     assert status(db, tenant_id, datetime(2028, 1, 1)).read_only

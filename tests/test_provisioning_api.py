@@ -130,7 +130,7 @@ def test_licensing_extension_sent_by_a_client_is_ignored(scim):
     assert scim.licensing(alice["id"]) == {"state": "none"}
 
 
-def test_after_grace_license_changes_are_refused_with_403_and_reads_work(db, tenant_id):
+def test_after_grace_grants_wait_and_offboarding_still_releases(db, tenant_id):
     from datetime import timedelta
 
     from tests.licensing_helpers import NOW
@@ -139,22 +139,27 @@ def test_after_grace_license_changes_are_refused_with_403_and_reads_work(db, ten
     client, scim = live_tenant(db, tenant_id, clock, grace_to=NOW + timedelta(days=1))
     with client:
         alice = scim.user("alice@example.com")
+        bob = scim.user("bob@example.com")
+        holders = scim.group("Service-Premium", [bob["id"]])
         group = scim.group("Engineering", [alice["id"]])
         clock.now = NOW + timedelta(days=2)
-        response = scim.request(
-            "PATCH",
+        # Read-only: the directory change is kept, the grant waits with the reason.
+        scim.patch(
             f"/Groups/{group['id']}",
-            {
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "path": "displayName", "value": "Sales-Premium"}],
-            },
+            {"op": "replace", "path": "displayName", "value": "Sales-Premium"},
         )
-        assert response.status_code == 403
-        assert "license expired" in response.json()["detail"]
-        assert scim.ok("GET", f"/Groups/{group['id']}")["displayName"] == "Engineering"
-        assert scim.licensing(alice["id"]) == {"state": "none"}
-        # A write that changes no license still works.
-        scim.patch(f"/Users/{alice['id']}", {"op": "replace", "path": "displayName", "value": "A"})
+        assert scim.ok("GET", f"/Groups/{group['id']}")["displayName"] == "Sales-Premium"
+        waiting = scim.licensing(alice["id"])
+        assert waiting["state"] == "pending" and "license expired" in waiting["reason"]
+        # Releases always go through: deactivating frees the seat.
+        scim.patch(f"/Users/{bob['id']}", {"op": "replace", "path": "active", "value": False})
+        assert scim.licensing(bob["id"]) == {"state": "none"}
+        scim.patch(
+            f"/Groups/{holders['id']}",
+            {"op": "remove", "path": f'members[value eq "{bob["id"]}"]'},
+        )
+        scim.ok("DELETE", f"/Users/{bob['id']}")
+        assert scim.problems() == []
 
 
 def test_removing_active_leaves_it_unassigned_and_keeps_the_plans(scim):

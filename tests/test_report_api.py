@@ -5,27 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from licensing_core.usage import usage_report
-from scimsrv.http.admin.reports import report_routes
+from scimsrv.http.app import create_app
+from scimsrv.services import tokens
 from tests.provisioning_helpers import Directory
+from tests.use_cases import run
 
 NOW = datetime(2026, 11, 20, 9, 30)
 
 
-def admin_app(db) -> Starlette:
-    app = Starlette(routes=[Mount("/admin/v1", routes=report_routes())])
-    app.state.db = db
-    app.state.clock = lambda: NOW
-    return app
-
-
 @pytest.fixture
 def client(db):
-    with TestClient(admin_app(db)) as test_client:
+    token = run(db, lambda tx: tokens.issue(tx, None, "reports"))
+    app = create_app(db=db, clock=lambda: NOW)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client
 
 

@@ -6,31 +6,31 @@ from __future__ import annotations
 import pytest
 
 from scimsrv.scim.errors import ScimError
-from scimsrv.services.rules import RuleEditor
+from scimsrv.services import rules
 from tests.provisioning_helpers import Directory
+from tests.use_cases import run
 
 
-def edit(d: Directory, action, apply=True):
-    if not apply:
-        with d.db.dry_run() as session:
-            editor = RuleEditor(session, d.tenant_id, at=d.clock)
-            return action(editor), editor.preview()
-    with d.change("rules changed") as (session, _prov):
-        editor = RuleEditor(session, d.tenant_id, at=d.clock)
-        result = action(editor)
-        preview = editor.preview()
-        editor.apply("rules changed")
-        return result, preview
+def edit(d: Directory, change: rules.Edit, apply=True):
+    """Run one rule edit (rolled back unless ``apply``); the touched rule and the preview."""
+    if apply:
+        result = d.change(lambda tx: rules.edit_rules(tx, change, apply=True))
+    else:
+        work = lambda tx: rules.edit_rules(tx, change, apply=False)  # noqa: E731
+        result = run(d.db, work, d.tenant_id, at=d.clock, dry_run=True)
+    return result.rule, result.preview
+
+
+def listed(d: Directory):
+    return run(d.db, rules.list_rules, d.tenant_id, write=False)
 
 
 def test_added_rules_are_kept_in_position_order(db, tenant_id):
     d = Directory(db, tenant_id)
-    edit(d, lambda e: e.add(scope="all", plans="Sales-Essentials", mode="if-not-set"))
-    edit(d, lambda e: e.add(scope="in-group", target="Support", plans="Service-Premium"))
-    edit(d, lambda e: e.add(scope="not-in-group", target="CRM", plans="", position=1))
-    with db.read() as session:
-        rules = RuleEditor(session, tenant_id, at=d.clock).rules()
-    assert [(r.position, r.scope) for r in rules] == [
+    edit(d, rules.add(scope="all", plans="Sales-Essentials", mode="if-not-set"))
+    edit(d, rules.add(scope="in-group", target="Support", plans="Service-Premium"))
+    edit(d, rules.add(scope="not-in-group", target="CRM", plans="", position=1))
+    assert [(r.position, r.scope) for r in listed(d)] == [
         (1, "not-in-group"),
         (2, "all"),
         (3, "in-group"),
@@ -43,7 +43,7 @@ def test_preview_lists_users_who_would_change_plan_and_the_seat_impact(db, tenan
     d.create_group("Support", [alice, bob])
     _, preview = edit(
         d,
-        lambda e: e.add(scope="in-group", target="support", plans="Service-Premium"),
+        rules.add(scope="in-group", target="support", plans="Service-Premium"),
         apply=False,
     )
     assert sorted((c.user_name, c.before, c.after) for c in preview.changes) == [
@@ -62,7 +62,7 @@ def test_applying_a_rule_recomputes_every_user(db, tenant_id):
     d = Directory(db, tenant_id, seats=1)
     alice, bob = d.create_user("alice"), d.create_user("bob")
     d.create_group("Support", [alice, bob])
-    edit(d, lambda e: e.add(scope="in-group", target="Support", plans="Service-Premium"))
+    edit(d, rules.add(scope="in-group", target="Support", plans="Service-Premium"))
     states = sorted([d.state(alice)[0], d.state(bob)[0]])
     assert states == ["licensed", "pending"]
 
@@ -70,16 +70,16 @@ def test_applying_a_rule_recomputes_every_user(db, tenant_id):
 def test_disabling_moving_and_removing_rules_recompute_users(db, tenant_id):
     d = Directory(db, tenant_id)
     alice = d.create_user("alice")
-    rule, _ = edit(d, lambda e: e.add(scope="all", plans="Marketing-Essentials"))
+    rule, _ = edit(d, rules.add(scope="all", plans="Marketing-Essentials"))
     assert d.state(alice)[1] == "Marketing-Essentials"
-    edit(d, lambda e: e.set_enabled(rule.id, False))
+    edit(d, rules.set_enabled(rule.id, False))
     assert d.state(alice)[0] == "none"
-    edit(d, lambda e: e.set_enabled(rule.id, True))
-    clear, _ = edit(d, lambda e: e.add(scope="all", plans=""))
+    edit(d, rules.set_enabled(rule.id, True))
+    clear, _ = edit(d, rules.add(scope="all", plans=""))
     assert d.state(alice)[0] == "none"
-    edit(d, lambda e: e.move(clear.id, 1))
+    edit(d, rules.move(clear.id, 1))
     assert d.state(alice)[1] == "Marketing-Essentials"
-    edit(d, lambda e: e.remove(rule.id))
+    edit(d, rules.remove(rule.id))
     assert d.state(alice)[0] == "none"
 
 
@@ -94,14 +94,13 @@ def test_disabling_moving_and_removing_rules_recompute_users(db, tenant_id):
 )
 def test_invalid_rule_edits_are_refused_and_change_nothing(db, tenant_id, kwargs, message):
     d = Directory(db, tenant_id)
-    with pytest.raises(ScimError, match=message), db.write() as session:
-        RuleEditor(session, tenant_id, at=d.clock).add(**kwargs)
-    with db.read() as session:
-        assert RuleEditor(session, tenant_id, at=d.clock).rules() == []
+    with pytest.raises(ScimError, match=message):
+        run(db, lambda tx: rules.edit_rules(tx, rules.add(**kwargs), apply=True), tenant_id)
+    assert listed(d) == []
 
 
 def test_editing_an_unknown_rule_is_a_404(db, tenant_id):
-    d = Directory(db, tenant_id)
-    with pytest.raises(ScimError) as error, db.write() as session:
-        RuleEditor(session, tenant_id, at=d.clock).move(999_999, 1)
+    Directory(db, tenant_id)
+    with pytest.raises(ScimError) as error:
+        run(db, lambda tx: rules.edit_rules(tx, rules.move(999_999, 1), apply=True), tenant_id)
     assert error.value.status == 404

@@ -7,10 +7,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from licensing_core import links
-from licensing_core.assignment import Assigner
+from licensing_core.catalog import load_catalog
 from licensing_core.errors import SeatShortage
 from licensing_core.plans import Combination
-from tests.licensing_helpers import NOW, add_associates, make_tenant, over_assigned
+from tests.licensing_helpers import KEYRING, NOW, add_associates, book, make_tenant, over_assigned
 
 WORKERS = 10
 
@@ -34,7 +34,7 @@ def test_racing_assigners_take_exactly_the_free_seats(db, tenant_id):
 
     def worker(index: int) -> bool:
         with db.write() as session:
-            return Assigner(session, tenant_id, at=NOW).assign(users[index], plan).complete
+            return book(session, tenant_id).apply({users[index]: plan})[users[index]].complete
 
     outcomes = race(worker, WORKERS)
     assert sum(outcomes) == free
@@ -43,19 +43,18 @@ def test_racing_assigners_take_exactly_the_free_seats(db, tenant_id):
 
 
 def test_conditional_seat_update_alone_refuses_the_overflow(db, tenant_id):
-    """Without the up-front module lock, the conditional update still holds the line."""
+    """Without the plan lock, the guarded counter update still holds the line."""
     free = 2
     make_tenant(db, tenant_id, seats={"Service-Premium": free})
     users = add_associates(db, tenant_id, WORKERS)
     with db.read() as session:
-        module = next(
-            m for m in links.lock_user_licenses(session, tenant_id) if m.name == "service-premium"
-        )
+        module = load_catalog(session, tenant_id, KEYRING).by_name["service-premium"]
 
     def worker(index: int) -> bool:
+        grant = links.Grant(module, users[index])
         try:
             with db.write() as session:
-                links.grant(session, tenant_id, users[index], [module], at=NOW, cause="race")
+                links.write(session, tenant_id, [], [grant], at=NOW, cause="race")
             return True
         except SeatShortage:
             return False

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from licensing_core import signing
-from licensing_core.assignment import Assigner
 from licensing_core.license_set import load_default, parse_license_set
 from licensing_core.plans import BASE_PLANS, Combination
-from licensing_core.signing import KeyProblem, KeyRing, configured_keyring, sign_license_set
+from licensing_core.signing import KeyProblem, KeyRing, keyring_from, sign_license_set
 from licensing_core.tables import USER_LICENSE, ModuleLicense, ModuleOwner
 from licensing_core.tenants import create_tenant
 from licensing_core.verification import verify_tenant
-from tests.licensing_helpers import NOW, add_associates
+from scimsrv.settings import Settings
+from tests.licensing_helpers import KEYRING, NOW, add_associates, book
 
 TEST_RING = KeyRing.of([], trust_test_key=True)
 
@@ -170,15 +170,13 @@ def test_test_key_is_trusted_only_without_vendor_keys_or_when_asked(tmp_path):
     path.write_text(vendor.public_keys_json())
     test_kid = signing.builtin_test_key_id()
 
-    fresh = configured_keyring({})
+    fresh = keyring_from("", "")
     assert fresh.test_key_trusted and set(fresh.keys) == {test_kid}
-    assert not configured_keyring({"SCIMSRV_TRUST_TEST_LICENSE_KEY": "0"}).keys
+    assert not keyring_from("", "0").keys
 
-    vendor_only = configured_keyring({"SCIMSRV_LICENSE_PUBLIC_KEYS": str(path)})
+    vendor_only = keyring_from(str(path), "")
     assert set(vendor_only.keys) == {vendor.kid}
-    asked = configured_keyring(
-        {"SCIMSRV_LICENSE_PUBLIC_KEYS": str(path), "SCIMSRV_TRUST_TEST_LICENSE_KEY": "1"}
-    )
+    asked = keyring_from(str(path), "1")
     assert set(asked.keys) == {vendor.kid, test_kid}
     spec = signed_default()
     assert "does not trust" in vendor_only.problem(
@@ -198,7 +196,7 @@ def test_public_keys_come_from_a_json_file_a_pem_file_or_inline_text(tmp_path):
         ),
         json.dumps([one.public_pem().decode(), two.public_pem().decode()]),
     ):
-        ring = configured_keyring({"SCIMSRV_LICENSE_PUBLIC_KEYS": source})
+        ring = keyring_from(source, "")
         assert set(ring.keys) == {one.kid, two.kid}
 
 
@@ -208,12 +206,12 @@ def test_a_public_key_whose_kid_does_not_match_is_refused():
         {"keys": [{"kid": "0" * 16, "publicKey": signing.public_key_text(key.public)}]}
     )
     with pytest.raises(KeyProblem, match="does not match"):
-        configured_keyring({"SCIMSRV_LICENSE_PUBLIC_KEYS": text})
+        keyring_from(text, "")
 
 
 def test_an_unreadable_key_file_is_an_error_naming_the_setting(tmp_path):
     with pytest.raises(KeyProblem, match="SCIMSRV_LICENSE_PUBLIC_KEYS"):
-        configured_keyring({"SCIMSRV_LICENSE_PUBLIC_KEYS": str(tmp_path / "missing.json")})
+        keyring_from(str(tmp_path / "missing.json"), "")
 
 
 def test_private_key_round_trips_through_pem():
@@ -241,7 +239,7 @@ def test_a_fresh_tenant_verifies_with_the_built_in_test_key(db):
     with db.write() as session:
         create_tenant(session, tenant, at=NOW)  # the default set, unsigned in the package
     with db.read() as session:
-        verdict = verify_tenant(session, tenant)
+        verdict = verify_tenant(session, tenant, KEYRING)
         owner = session.execute(select(ModuleOwner).where(ModuleOwner.tenant_id == tenant))
         label = owner.scalar_one().signed_public_key
     assert verdict.valid and verdict.test_key_used
@@ -252,11 +250,10 @@ def test_seat_counter_is_not_signed_so_assignments_keep_rows_valid(db):
     tenant = new_tenant(db)
     users = add_associates(db, tenant, 2)
     with db.write() as session:
-        assigner = Assigner(session, tenant, at=NOW)
-        for user in users:
-            assert assigner.assign(user, Combination.parse("Sales-Premium")).complete
+        wanted = dict.fromkeys(users, Combination.parse("Sales-Premium"))
+        assert all(o.complete for o in book(session, tenant).apply(wanted).values())
     with db.read() as session:
-        assert verify_tenant(session, tenant).valid
+        assert verify_tenant(session, tenant, KEYRING).valid
 
 
 TAMPER = {
@@ -301,7 +298,7 @@ def test_tampering_any_field_of_any_row_stops_that_row_and_verification_names_it
     row_id, name, license_type = original
 
     with db.read() as session:
-        verdict = verify_tenant(session, tenant)
+        verdict = verify_tenant(session, tenant, KEYRING)
     assert not verdict.valid
     assert any(f"(id {row_id})" in line for line in verdict.messages()), "it is named"
     assert row_id in verdict.row_problems
@@ -314,15 +311,15 @@ def test_tampering_any_field_of_any_row_stops_that_row_and_verification_names_it
         return
     needing = plans_requiring(name)
     with db.write() as session:
-        assigner = Assigner(session, tenant, at=NOW)
+        assigner = book(session, tenant)
         for plan in needing:
-            result = assigner.assign(user, Combination.parse(plan))
+            result = assigner.apply({user: Combination.parse(plan)})[user]
             assert not result.complete
             if field not in ("module_name", "license_type"):
                 assert result.refused[0].reason.startswith("license invalid")
         if field not in SET_FIELDS:
             for plan in sorted({p.name for p in BASE_PLANS} - set(needing)):
-                assert assigner.assign(user, Combination.parse(plan)).complete
+                assert assigner.apply({user: Combination.parse(plan)})[user].complete
 
 
 @pytest.mark.parametrize(
@@ -345,11 +342,11 @@ def test_tampering_the_owner_row_stops_every_module(db, field, value):
             update(ModuleOwner).where(ModuleOwner.tenant_id == tenant).values({field: value})
         )
     with db.read() as session:
-        verdict = verify_tenant(session, tenant)
+        verdict = verify_tenant(session, tenant, KEYRING)
     assert not verdict.valid
     assert verdict.messages()[0].startswith("license invalid: owner")
     with db.write() as session:
-        result = Assigner(session, tenant, at=NOW).assign(user, Combination.parse("Sales-Premium"))
+        result = book(session, tenant).apply({user: Combination.parse("Sales-Premium")})[user]
     assert not result.complete
     assert result.refused[0].reason.startswith("license invalid")
 
@@ -364,10 +361,10 @@ def test_unsigned_rows_do_not_work(db):
             .values(signature="")
         )
     with db.write() as session:
-        result = Assigner(session, tenant, at=NOW).assign(user, Combination.parse("Sales-Premium"))
+        result = book(session, tenant).apply({user: Combination.parse("Sales-Premium")})[user]
     assert result.refused[0].reason.startswith("license invalid")
     with db.read() as session:
-        messages = verify_tenant(session, tenant).messages()
+        messages = verify_tenant(session, tenant, KEYRING).messages()
     assert any(m.startswith("license invalid: module 'web'") and "unsigned" in m for m in messages)
 
 
@@ -375,7 +372,7 @@ def test_rows_signed_with_an_untrusted_key_do_not_work(db):
     tenant = new_tenant(db, signed_default(signing.generate_key()))
     [user] = add_associates(db, tenant, 1)
     with db.write() as session:
-        result = Assigner(session, tenant, at=NOW).assign(user, Combination.parse("Sales-Premium"))
+        result = book(session, tenant).apply({user: Combination.parse("Sales-Premium")})[user]
     assert "signed with unknown key" in result.refused[0].reason
 
 
@@ -386,20 +383,21 @@ def test_key_rotation_trusts_sets_signed_by_any_configured_key(db, monkeypatch):
     tenant_old = new_tenant(db, signed_default(old))
     tenant_new = new_tenant(db, signed_default(new))
     with db.read() as session:
-        assert verify_tenant(session, tenant_old).valid
-        assert verify_tenant(session, tenant_new).valid
-        assert not verify_tenant(session, new_tenant(db)).valid, "the test key is off now"
+        assert verify_tenant(session, tenant_old, Settings().keyring()).valid
+        assert verify_tenant(session, tenant_new, Settings().keyring()).valid
+        assert not verify_tenant(session, new_tenant(db), Settings().keyring()).valid, (
+            "the test key is off now"
+        )
 
     monkeypatch.setenv("SCIMSRV_LICENSE_PUBLIC_KEYS", new.public_keys_json())
     with db.read() as session:
-        assert verify_tenant(session, tenant_new).valid
-        retired = verify_tenant(session, tenant_old)
+        assert verify_tenant(session, tenant_new, Settings().keyring()).valid
+        retired = verify_tenant(session, tenant_old, Settings().keyring())
     assert not retired.valid
     assert retired.sets[0].owner_problem == f"signed with unknown key {old.kid}"
 
 
 def test_a_plan_request_on_a_tampered_row_waits_with_the_reason_license_invalid(db):
-    from licensing_core.plan_state import PlanBook
     from licensing_core.tables import PENDING, AssociatePlan
 
     tenant = new_tenant(db)
@@ -411,9 +409,7 @@ def test_a_plan_request_on_a_tampered_row_waits_with_the_reason_license_invalid(
             .values(hidden=False)
         )
     with db.write() as session:
-        PlanBook(session, tenant, at=NOW, cause="scim").request(
-            {user: Combination.parse("Sales-Premium")}
-        )
+        book(session, tenant).apply({user: Combination.parse("Sales-Premium")})
     with db.read() as session:
         state = session.execute(
             select(AssociatePlan).where(AssociatePlan.tenant_id == tenant)

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 
 from licensing_core.tables import Tenant
-from scimsrv import storage as store
 from scimsrv.scim.errors import ScimError
-from scimsrv.storage import ListRequest
+from scimsrv.storage.listing import ListRequest
+from tests.use_cases import add_user, list_users
 
 # Duplicated titles and missing ones, so the tie-breaker and nulls matter.
 TITLES = ["b", "a", None, "B", "c", "a", None, "A", "c", "b", "a"]
@@ -30,7 +30,7 @@ def users(db, tenant_id) -> dict[str, dict]:
             if i % 3:
                 emails.append({"value": f"{i:02d}@work.com", "type": "work", "primary": True})
             body["emails"] = emails
-            user = store.create_user(session, tenant_id, body)
+            user = add_user(session, tenant_id, body)
             made[user.id] = body
     return made
 
@@ -39,9 +39,7 @@ def all_pages(db, tenant_id, **request) -> list[list[str]]:
     pages, cursor = [], ""
     while cursor is not None:
         with db.read() as session:
-            page = store.list_users(
-                session, tenant_id, ListRequest(cursor=cursor, count=3, **request)
-            )
+            page = list_users(session, tenant_id, ListRequest(cursor=cursor, count=3, **request))
         pages.append([row.id for row in page.rows])
         cursor = page.next_cursor
     return pages
@@ -49,7 +47,7 @@ def all_pages(db, tenant_id, **request) -> list[list[str]]:
 
 def full_order(db, tenant_id, **request) -> list[str]:
     with db.read() as session:
-        return [row.id for row in store.list_users(session, tenant_id, ListRequest(**request)).rows]
+        return [row.id for row in list_users(session, tenant_id, ListRequest(**request)).rows]
 
 
 def expected_order(users, descending=False):
@@ -106,7 +104,7 @@ def test_start_index_pages_cover_every_row_exactly_once(db, tenant_id, users, or
     start = 1
     while True:
         with db.read() as session:
-            page = store.list_users(
+            page = list_users(
                 session,
                 tenant_id,
                 ListRequest(sort_by="title", sort_order=order, start_index=start, count=4),
@@ -132,43 +130,39 @@ def test_multi_valued_sort_uses_the_primary_value_else_the_first(db, tenant_id, 
 
 def test_count_zero_returns_only_the_total(db, tenant_id, users):
     with db.read() as session:
-        page = store.list_users(session, tenant_id, ListRequest(count=0))
+        page = list_users(session, tenant_id, ListRequest(count=0))
     assert (page.rows, page.total_results) == ([], len(users))
 
 
 def test_count_is_capped_by_max_count(db, tenant_id, users):
     with db.read() as session:
-        page = store.list_users(session, tenant_id, ListRequest(count=500), max_count=5)
+        page = list_users(session, tenant_id, ListRequest(count=500), max_count=5)
     assert len(page.rows) == 5
 
 
 @pytest.mark.parametrize("sort_by", ["nope", "members", "groups", "name", "password"])
 def test_unsortable_attribute_is_invalid_value(db, tenant_id, users, sort_by):
     with db.read() as session, pytest.raises(ScimError) as caught:
-        store.list_users(session, tenant_id, ListRequest(sort_by=sort_by))
+        list_users(session, tenant_id, ListRequest(sort_by=sort_by))
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
 
 
 def test_unknown_sort_order_is_invalid_value(db, tenant_id, users):
     with db.read() as session, pytest.raises(ScimError) as caught:
-        store.list_users(session, tenant_id, ListRequest(sort_by="title", sort_order="up"))
+        list_users(session, tenant_id, ListRequest(sort_by="title", sort_order="up"))
     assert caught.value.scim_type == "invalidValue"
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "eyJ4IjoxfQ"])
 def test_foreign_cursor_is_invalid_cursor(db, tenant_id, users, cursor):
     with db.read() as session, pytest.raises(ScimError) as caught:
-        store.list_users(session, tenant_id, ListRequest(cursor=cursor))
+        list_users(session, tenant_id, ListRequest(cursor=cursor))
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidCursor")
 
 
 def test_cursor_for_another_sort_is_invalid_cursor(db, tenant_id, users):
     with db.read() as session:
-        page = store.list_users(
-            session, tenant_id, ListRequest(cursor="", count=2, sort_by="title")
-        )
+        page = list_users(session, tenant_id, ListRequest(cursor="", count=2, sort_by="title"))
         with pytest.raises(ScimError) as caught:
-            store.list_users(
-                session, tenant_id, ListRequest(cursor=page.next_cursor, sort_by="userName")
-            )
+            list_users(session, tenant_id, ListRequest(cursor=page.next_cursor, sort_by="userName"))
     assert caught.value.scim_type == "invalidCursor"

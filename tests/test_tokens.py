@@ -12,6 +12,7 @@ from licensing_core.errors import UnknownTenant
 from licensing_core.tables import Tenant
 from scimsrv.services import tokens
 from scimsrv.storage.tables import ApiToken
+from tests.use_cases import tx_of
 
 
 def add_tenant(db, tenant_id: str) -> None:
@@ -27,7 +28,7 @@ def tenant(db, tenant_id) -> str:
 
 def test_issued_token_has_256_bits_and_is_stored_only_as_its_sha256(db, tenant):
     with db.write() as session:
-        secret = tokens.issue(session, tenant, label="entra")
+        secret = tokens.issue(tx_of(session), tenant, label="entra")
     assert len(secret) >= 43  # token_urlsafe(32): 32 random bytes
     with db.read() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.tenant_id == tenant)).one()
@@ -40,94 +41,94 @@ def test_issued_token_has_256_bits_and_is_stored_only_as_its_sha256(db, tenant):
 
 def test_two_issued_tokens_differ(db, tenant):
     with db.write() as session:
-        first = tokens.issue(session, tenant)
-        second = tokens.issue(session, tenant)
+        first = tokens.issue(tx_of(session), tenant)
+        second = tokens.issue(tx_of(session), tenant)
     assert first != second
 
 
 def test_issue_for_unknown_tenant_is_refused(db, tenant_id):
     with pytest.raises(UnknownTenant), db.write() as session:
-        tokens.issue(session, tenant_id)
+        tokens.issue(tx_of(session), tenant_id)
 
 
 def test_issued_token_authenticates_for_its_tenant(db, tenant):
     with db.write() as session:
-        secret = tokens.issue(session, tenant)
+        secret = tokens.issue(tx_of(session), tenant)
     with db.read() as session:
-        assert tokens.authenticate(session, tenant, secret)
+        assert tokens.authenticate(tx_of(session).storage, tenant, secret)
 
 
 @pytest.mark.parametrize("presented", ["", "nope", "x" * 43])
 def test_unknown_token_does_not_authenticate(db, tenant, presented):
     with db.write() as session:
-        tokens.issue(session, tenant)
+        tokens.issue(tx_of(session), tenant)
     with db.read() as session:
-        assert not tokens.authenticate(session, tenant, presented)
+        assert not tokens.authenticate(tx_of(session).storage, tenant, presented)
 
 
 def test_token_of_another_tenant_does_not_authenticate(db, tenant):
     other = f"{tenant}-b"
     add_tenant(db, other)
     with db.write() as session:
-        secret = tokens.issue(session, tenant)
+        secret = tokens.issue(tx_of(session), tenant)
     with db.read() as session:
-        assert not tokens.authenticate(session, other, secret)
-        assert not tokens.authenticate(session, "no-such-tenant", secret)
+        assert not tokens.authenticate(tx_of(session).storage, other, secret)
+        assert not tokens.authenticate(tx_of(session).storage, "no-such-tenant", secret)
 
 
 def test_revoked_token_does_not_authenticate(db, tenant):
     with db.write() as session:
-        secret = tokens.issue(session, tenant)
-        kept = tokens.issue(session, tenant)
+        secret = tokens.issue(tx_of(session), tenant)
+        kept = tokens.issue(tx_of(session), tenant)
     with db.write() as session:
-        tokens.revoke(session, tenant, secret[: tokens.PREFIX_LENGTH])
+        tokens.revoke(tx_of(session), tenant, secret[: tokens.PREFIX_LENGTH])
     with db.read() as session:
-        assert not tokens.authenticate(session, tenant, secret)
-        assert tokens.authenticate(session, tenant, kept)
+        assert not tokens.authenticate(tx_of(session).storage, tenant, secret)
+        assert tokens.authenticate(tx_of(session).storage, tenant, kept)
 
 
 def test_token_can_be_revoked_by_id(db, tenant):
     with db.write() as session:
-        secret = tokens.issue(session, tenant)
+        secret = tokens.issue(tx_of(session), tenant)
     with db.read() as session:
-        [info] = tokens.list_tokens(session, tenant)
+        [info] = tokens.list_tokens(tx_of(session), tenant)
     with db.write() as session:
-        revoked = tokens.revoke(session, tenant, info.id)
+        revoked = tokens.revoke(tx_of(session), tenant, info.id)
     assert revoked.id == info.id
     assert revoked.revoked is not None
     with db.read() as session:
-        assert not tokens.authenticate(session, tenant, secret)
+        assert not tokens.authenticate(tx_of(session).storage, tenant, secret)
 
 
 def test_revoke_never_reaches_another_tenants_token(db, tenant):
     other = f"{tenant}-b"
     add_tenant(db, other)
     with db.write() as session:
-        secret = tokens.issue(session, other)
+        secret = tokens.issue(tx_of(session), other)
     with pytest.raises(tokens.UnknownToken), db.write() as session:
-        tokens.revoke(session, tenant, secret[: tokens.PREFIX_LENGTH])
+        tokens.revoke(tx_of(session), tenant, secret[: tokens.PREFIX_LENGTH])
     with db.read() as session:
-        assert tokens.authenticate(session, other, secret)
+        assert tokens.authenticate(tx_of(session).storage, other, secret)
 
 
 def test_revoking_an_already_revoked_token_is_an_error(db, tenant):
     with db.write() as session:
-        prefix = tokens.issue(session, tenant)[: tokens.PREFIX_LENGTH]
+        prefix = tokens.issue(tx_of(session), tenant)[: tokens.PREFIX_LENGTH]
     with db.write() as session:
-        tokens.revoke(session, tenant, prefix)
+        tokens.revoke(tx_of(session), tenant, prefix)
     with pytest.raises(tokens.UnknownToken), db.write() as session:
-        tokens.revoke(session, tenant, prefix)
+        tokens.revoke(tx_of(session), tenant, prefix)
 
 
 def test_list_shows_prefix_label_and_state_but_never_the_secret(db, tenant):
     at = datetime(2026, 1, 2, 3, 4, 5)
     with db.write() as session:
-        first = tokens.issue(session, tenant, label="entra", at=at)
-        second = tokens.issue(session, tenant, label="okta", at=at)
+        first = tokens.issue(tx_of(session, at=at), tenant, label="entra")
+        second = tokens.issue(tx_of(session, at=at), tenant, label="okta")
     with db.write() as session:
-        tokens.revoke(session, tenant, first[: tokens.PREFIX_LENGTH], at=at)
+        tokens.revoke(tx_of(session, at=at), tenant, first[: tokens.PREFIX_LENGTH])
     with db.read() as session:
-        listed = tokens.list_tokens(session, tenant)
+        listed = tokens.list_tokens(tx_of(session), tenant)
     assert [(t.prefix, t.label, t.created, t.revoked) for t in listed] == [
         (first[: tokens.PREFIX_LENGTH], "entra", at, at),
         (second[: tokens.PREFIX_LENGTH], "okta", at, None),
@@ -140,6 +141,6 @@ def test_tokens_carry_a_fixed_marker_and_never_start_with_a_dash(db, tenant_id):
     with db.write() as session:
         session.add(Tenant(tenant_id=tenant_id, registered=datetime(2026, 1, 1)))
         session.flush()
-        secrets_issued = [tokens.issue(session, tenant_id) for _ in range(200)]
+        secrets_issued = [tokens.issue(tx_of(session), tenant_id) for _ in range(200)]
     assert all(s.startswith(tokens.MARKER) for s in secrets_issued)
     assert len({s[: tokens.PREFIX_LENGTH] for s in secrets_issued}) > 190

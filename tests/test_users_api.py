@@ -1,7 +1,7 @@
 """/Users over HTTP (RFC 7644 §3): create, read, list, search, replace, patch, delete.
 
-The ``api`` fixture is a tenant's SCIM base URL on a test app that mounts
-only the resource routes; the other resource test modules import it.
+The ``api`` fixture is a tenant's SCIM base URL on the app, with a bearer
+token of the tenant; the other resource test modules import it.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from licensing_core.tables import Tenant
-from scimsrv.http.scim.routes import resource_routes
-from scimsrv.scim.errors import ScimError, error_response
+from scimsrv.http.app import create_app
+from scimsrv.services import tokens
+from tests.use_cases import run
 
 SCIM_JSON = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -30,44 +28,16 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
-class _TenantFromPath:
-    """Test stand-in for bearer auth: the tenant is the one in the path."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            parts = scope["path"].split("/")
-            if len(parts) > 2 and parts[1] == "t":
-                scope.setdefault("state", {})["tenant_id"] = parts[2]
-        await self.app(scope, receive, send)
-
-
-async def _scim_error(_request: Request, exc: Exception):
-    assert isinstance(exc, ScimError)
-    return error_response(exc)
-
-
-def build_app(db) -> Starlette:
-    app = Starlette(
-        routes=[Mount("/t/{tenant}/scim/v2", routes=resource_routes())],
-        exception_handlers={ScimError: _scim_error},
-    )
-    app.add_middleware(_TenantFromPath)
-    app.state.db = db
-    return app
-
-
 class Api:
     """A client bound to one tenant's base URL; JSON bodies sent as SCIM JSON."""
 
-    def __init__(self, client: TestClient, tenant_id: str) -> None:
+    def __init__(self, client: TestClient, tenant_id: str, token: str) -> None:
         self.client = client
         self.base = f"/t/{tenant_id}/scim/v2"
+        self.token = token
 
     def request(self, method: str, path: str, body: Any = None, **kwargs):
-        headers = dict(kwargs.pop("headers", {}) or {})
+        headers = {"Authorization": f"Bearer {self.token}", **(kwargs.pop("headers", {}) or {})}
         if body is not None:
             headers.setdefault("Content-Type", SCIM_JSON)
             kwargs["json"] = body
@@ -93,8 +63,9 @@ class Api:
 def api(db, tenant_id) -> Iterator[Api]:
     with db.write() as session:
         session.add(Tenant(tenant_id=tenant_id, registered=datetime.now(UTC).replace(tzinfo=None)))
-    with TestClient(build_app(db)) as client:
-        yield Api(client, tenant_id)
+    token = run(db, lambda tx: tokens.issue(tx, tenant_id, "test"))
+    with TestClient(create_app(db=db)) as client:
+        yield Api(client, tenant_id, token)
 
 
 def user_body(user_name: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -180,9 +151,8 @@ def test_create_with_unknown_attribute_is_400_invalid_value(api):
 
 
 def test_malformed_json_is_400_invalid_syntax(api):
-    response = api.client.post(
-        f"{api.base}/Users", content=b"{not json", headers={"Content-Type": SCIM_JSON}
-    )
+    headers = {"Content-Type": SCIM_JSON, "Authorization": f"Bearer {api.token}"}
+    response = api.client.post(f"{api.base}/Users", content=b"{not json", headers=headers)
     assert_error(response, 400, "invalidSyntax")
 
 
@@ -223,7 +193,10 @@ def test_users_of_another_tenant_are_invisible(api, db):
     other = f"t-{uuid.uuid4().hex[:10]}"
     with db.write() as session:
         session.add(Tenant(tenant_id=other, registered=datetime.now(UTC).replace(tzinfo=None)))
-    response = api.client.get(f"/t/{other}/scim/v2/Users/{created['id']}")
+    token = run(db, lambda tx: tokens.issue(tx, other, "other"))
+    response = api.client.get(
+        f"/t/{other}/scim/v2/Users/{created['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 404
 
 

@@ -18,12 +18,12 @@ from typing import Annotated
 import typer
 
 from licensing_core import signing
-from licensing_core.activation import ImportRejected, import_license_set
 from licensing_core.errors import InvalidLicenseSet, LicensingError
 from licensing_core.license_set import LicenseSetSpec, license_set_to_json, parse_license_set
-from licensing_core.license_status import LicenseStatus, license_status
+from licensing_core.license_status import LicenseStatus
 from licensing_core.tables import SITE_LICENSE, SYSTEM_LICENSE
-from scimsrv.cli.support import fail, migrated, now
+from scimsrv.cli.support import fail, now, run
+from scimsrv.services import licenses
 
 license_app = typer.Typer(
     no_args_is_help=True,
@@ -158,14 +158,7 @@ def import_(
     new set grants: then, per module, the seats to remove and who holds them.
     """
     spec = _read_spec(file)
-    with migrated() as db:
-        try:
-            with db.write() as session:
-                report = import_license_set(session, tenant, spec, at=now())
-        except ImportRejected as exc:
-            for line in exc.report.lines():
-                typer.echo(line)
-            fail(str(exc))
+    report = run(lambda tx: licenses.import_set(tx, spec), tenant=tenant, cause="license import")
     typer.echo(
         f"{'module':<24} {'version':<8} {'change':<8} {'in use':>7} {'total':>7} {'free':>7}"
     )
@@ -241,9 +234,7 @@ def show(
 ) -> None:
     """The tenant's license set: owner, serial, dates, seats per module, verification."""
     moment = _date_option(at, "--at") or now()
-    with migrated() as db, db.read() as session:
-        current = license_status(session, tenant, moment)
-    _print_status(current)
+    _print_status(run(lambda tx: licenses.status(tx, moment), tenant=tenant, write=False))
 
 
 @license_app.command("verify")
@@ -253,8 +244,7 @@ def verify(
 ) -> None:
     """Check every signature of the tenant's set; exit 1 when one fails or the set expired."""
     moment = _date_option(at, "--at") or now()
-    with migrated() as db, db.read() as session:
-        current = license_status(session, tenant, moment)
+    current = run(lambda tx: licenses.status(tx, moment), tenant=tenant, write=False)
     rows = len(current.modules)
     keys = ", ".join(sorted(current.verification.key_ids)) or "-"
     typer.echo(f"tenant {tenant}: {rows} license rows, signed with key {keys}")

@@ -18,23 +18,20 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
 from licensing_core.periods import InvalidPeriod, parse_period
-from licensing_core.tables import Tenant
 from licensing_core.usage import (
     BILLABLE_RULE,
     ExplainRow,
     Usage,
     UsageReport,
-    explain,
     explain_target,
-    tenant_period,
-    usage_report,
 )
-from scimsrv.cli.support import fail, migrated, now
+from scimsrv.cli.support import fail, migrated, now, settings
+from scimsrv.services import reports, tenants
+from scimsrv.services.transaction import LOCAL, Service
 
 report_app = typer.Typer(
     no_args_is_help=True, help="Usage reports for pay-per-use billing, from the license ledger."
@@ -121,7 +118,7 @@ def usage(
                 fail(str(exc))
             _print_explain(db, tenant, period, explain_name, moment, output)
             return
-        tenant_ids = [tenant] if tenant is not None else _all_tenant_ids(db)
+        tenant_ids = [tenant] if tenant is not None else [t for t, _ in _tenants(db)]
         _print_reports(
             _reports(db, tenant_ids, period, moment),
             len(tenant_ids),
@@ -130,19 +127,22 @@ def usage(
         )
 
 
-def _all_tenant_ids(db: Database) -> list[str]:
-    with db.read() as session:
-        return list(session.execute(select(Tenant.tenant_id).order_by(Tenant.tenant_id)).scalars())
+def _tenants(db: Database) -> list[tuple[str, str]]:
+    return Service(db, settings()).run(tenants.list_tenants, caller=LOCAL, write=False)
 
 
 def _reports(
     db: Database, tenant_ids: list[str], period: str, as_of: datetime
 ) -> Iterator[UsageReport]:
+    service = Service(db, settings())
     for tenant_id in tenant_ids:
         # One short read transaction per tenant: nothing held across the whole run.
-        with db.read() as session:
-            report = usage_report(session, tenant_id, period, as_of=as_of)
-        yield report
+        yield service.run(
+            lambda tx: reports.report(tx, period, as_of),
+            caller=LOCAL,
+            tenant_id=tenant_id,
+            write=False,
+        )
 
 
 def _print_reports(
@@ -309,28 +309,31 @@ def render_table(report: UsageReport) -> str:
 def _print_explain(
     db: Database, tenant_id: str, label: str, name: str, as_of: datetime, output: Format
 ) -> None:
-    with db.read() as session:
-        period = tenant_period(session, tenant_id, label)
-        rows = explain(session, tenant_id, period, name, as_of=as_of)
-        if output is Format.json:
-            _explain_json(rows)
-        elif output is Format.csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(["associate_id", "name", "from", "to", "detail"])
-            for row in rows:
-                writer.writerow(
-                    [row.associate_id, row.name, row.start.isoformat(), _end(row, ""), row.detail]
-                )
-        else:
-            typer.echo(f"{explain_target(name)[1]} in {period.label} ({tenant_id}):")
-            count = 0
-            for row in rows:
-                count += 1
-                typer.echo(
-                    f"  {row.associate_id:>8}  {row.name:<30}  {row.start:%Y-%m-%d %H:%M:%S}"
-                    f"  ->  {_end(row, 'held at period end'):<19}  {row.detail}".rstrip()
-                )
-            typer.echo(f"{count} row{'' if count == 1 else 's'}")
+    period, rows = Service(db, settings()).run(
+        lambda tx: reports.explained(tx, label, name, as_of),
+        caller=LOCAL,
+        tenant_id=tenant_id,
+        write=False,
+    )
+    if output is Format.json:
+        _explain_json(rows)
+    elif output is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["associate_id", "name", "from", "to", "detail"])
+        for row in rows:
+            writer.writerow(
+                [row.associate_id, row.name, row.start.isoformat(), _end(row, ""), row.detail]
+            )
+    else:
+        typer.echo(f"{explain_target(name)[1]} in {period.label} ({tenant_id}):")
+        count = 0
+        for row in rows:
+            count += 1
+            typer.echo(
+                f"  {row.associate_id:>8}  {row.name:<30}  {row.start:%Y-%m-%d %H:%M:%S}"
+                f"  ->  {_end(row, 'held at period end'):<19}  {row.detail}".rstrip()
+            )
+        typer.echo(f"{count} row{'' if count == 1 else 's'}")
 
 
 def _end(row: ExplainRow, held: str) -> str:

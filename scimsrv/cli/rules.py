@@ -6,14 +6,12 @@ Every change prints which users change plan and the seat impact per module;
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import typer
 
-from licensing_core.tenants import get_tenant
-from scimsrv.cli.support import migrated, now
+from scimsrv.cli.support import run
+from scimsrv.provisioning.preview import Preview
 from scimsrv.provisioning.rules import Rule
-from scimsrv.services.rules import Preview, RuleEditor
+from scimsrv.services import rules
 from scimsrv.storage.tables import ALWAYS, BY_DISPLAY_NAME, BY_EXTERNAL_ID, IF_NOT_SET, SCOPES
 
 rules_app = typer.Typer(no_args_is_help=True, help="A tenant's group-to-plan rules.")
@@ -45,35 +43,28 @@ def print_preview(preview: Preview, dry_run: bool) -> None:
         typer.echo(f"  {seats.module_name}: {seats.in_use} -> {seats.after} / {bought}{short}")
 
 
-def edit(tenant_id: str, dry_run: bool, action: Callable[[RuleEditor], object]) -> None:
+def edit(tenant_id: str, dry_run: bool, change: rules.Edit) -> None:
     """Run one rule edit: preview it, then commit it with a recompute unless dry-run."""
-    with migrated() as db, db.dry_run() if dry_run else db.write() as session:
-        get_tenant(session, tenant_id)
-        editor = RuleEditor(session, tenant_id, at=now())
-        action(editor)
-        preview = editor.preview()
-        if not dry_run:
-            editor.apply("rules changed (cli)")
-        rules = editor.rules()
-    print_rules(rules)
-    print_preview(preview, dry_run)
+    result = run(
+        lambda tx: rules.edit_rules(tx, change, apply=not dry_run),
+        tenant=tenant_id,
+        dry_run=dry_run,
+        cause="rules changed (cli)",
+    )
+    print_rules(result.rules)
+    print_preview(result.preview, dry_run)
 
 
 @rules_app.command("list")
 def rules_list(tenant_id: str = TENANT) -> None:
     """The tenant's rules in the order they apply."""
-    with migrated() as db, db.read() as session:
-        get_tenant(session, tenant_id)
-        print_rules(RuleEditor(session, tenant_id, at=now()).rules())
+    print_rules(run(rules.list_rules, tenant=tenant_id, write=False))
 
 
 @rules_app.command("preview")
 def rules_preview(tenant_id: str = TENANT) -> None:
     """What the current rules would change for users not yet recomputed."""
-    with migrated() as db, db.dry_run() as session:
-        get_tenant(session, tenant_id)
-        preview = RuleEditor(session, tenant_id, at=now()).preview()
-    print_preview(preview, dry_run=True)
+    print_preview(run(rules.preview_rules, tenant=tenant_id, write=False), dry_run=True)
 
 
 @rules_app.command("add")
@@ -98,7 +89,7 @@ def rules_add(
     edit(
         tenant_id,
         dry_run,
-        lambda e: e.add(
+        rules.add(
             scope=scope,
             plans=plans,
             mode=mode,
@@ -118,22 +109,22 @@ def rules_move(
     dry_run: bool = DRY_RUN,
 ) -> None:
     """Move a rule to another position."""
-    edit(tenant_id, dry_run, lambda e: e.move(rule_id, position))
+    edit(tenant_id, dry_run, rules.move(rule_id, position))
 
 
 @rules_app.command("remove")
 def rules_remove(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
     """Remove a rule."""
-    edit(tenant_id, dry_run, lambda e: e.remove(rule_id))
+    edit(tenant_id, dry_run, rules.remove(rule_id))
 
 
 @rules_app.command("enable")
 def rules_enable(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
     """Enable a rule."""
-    edit(tenant_id, dry_run, lambda e: e.set_enabled(rule_id, True))
+    edit(tenant_id, dry_run, rules.set_enabled(rule_id, True))
 
 
 @rules_app.command("disable")
 def rules_disable(tenant_id: str = TENANT, rule_id: int = RULE, dry_run: bool = DRY_RUN) -> None:
     """Disable a rule (kept, but not applied)."""
-    edit(tenant_id, dry_run, lambda e: e.set_enabled(rule_id, False))
+    edit(tenant_id, dry_run, rules.set_enabled(rule_id, False))

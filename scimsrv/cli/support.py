@@ -1,25 +1,30 @@
-"""What every ``scimsrv`` sub-command shares: settings, the migrated database,
-and failing with one line (``error: <reason>`` on stderr, exit code 1)."""
+"""What every ``scimsrv`` sub-command shares: settings, the migrated database, use
+cases run as the local operator, and the one place where failures become
+one line (``error: <reason>`` on stderr, exit code 1)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from licensing_core.activation import ImportRejected
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
 from scimsrv.scim.errors import ScimError
-from scimsrv.services import tokens
+from scimsrv.services.errors import Busy
+from scimsrv.services.tokens import AmbiguousToken, UnknownToken
+from scimsrv.services.transaction import LOCAL, Service, Tx
 from scimsrv.settings import Settings
 from scimsrv.storage import schema
 
+T = TypeVar("T")
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -52,20 +57,40 @@ def migrated(config: Settings | None = None) -> Iterator[Database]:
     """The configured database at the newest schema; known failures end in one line."""
     config = config or settings()
     try:
-        db = Database.from_url(config.database_url)
-    except (SQLAlchemyError, ValueError) as exc:
+        db = Database.from_url(config.database_url, lock_timeout=config.lock_timeout)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         fail(f"bad SCIMSRV_DATABASE_URL: {exc}")
     try:
         schema.upgrade(db.engine)
         yield db
-    except (LicensingError, tokens.UnknownToken, tokens.AmbiguousToken) as exc:
+    except ImportRejected as exc:
+        for line in exc.report.lines():
+            typer.echo(line)
         fail(str(exc))
-    except ScimError as exc:
+    except (LicensingError, UnknownToken, AmbiguousToken) as exc:
+        fail(str(exc))
+    except (ScimError, Busy) as exc:
         fail(exc.detail)
     except SQLAlchemyError as exc:
         fail(_database_reason(exc))
     finally:
         db.dispose()
+
+
+def run(
+    work: Callable[[Tx], T],
+    *,
+    tenant: str = "",
+    write: bool = True,
+    dry_run: bool = False,
+    cause: str = "cli",
+) -> T:
+    """``work`` as the local operator, in one transaction on the migrated database."""
+    config = settings()
+    with migrated(config) as db:
+        return Service(db, config).run(
+            work, caller=LOCAL, tenant_id=tenant, cause=cause, write=write, dry_run=dry_run
+        )
 
 
 def valid_tenant_id(tenant_id: str) -> str:

@@ -1,54 +1,60 @@
 """The ASGI application factory: every route in one place.
 
-Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3),
-behind :class:`scimsrv.http.auth.TenantAuth`; the operators' admin API under
-``/admin/v1``, behind :class:`scimsrv.http.auth.OperatorAuth`. Every error the service answers,
-including 404, 405 and unexpected failures, is a SCIM Error body with
-``application/scim+json`` (RFC 7644 §3.12).
+Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3), the
+operators' admin API under ``/admin/v1``. Endpoints read the request on the
+event loop and run their use case (:mod:`scimsrv.services`) in a worker
+thread, where the caller's token is checked inside the use case's
+transaction; nothing waits for the database on the event loop, so
+``/healthz`` answers while a request waits for a lock. Exceptions become
+responses in :mod:`scimsrv.http.errors` only.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
-from licensing_core.errors import LicensingError
-from scimsrv.http.admin.api import admin_routes
-from scimsrv.http.auth import OperatorAuth, TenantAuth
+from scimsrv.http.admin import licenses, reports, rules
+from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.middleware import ScimServerErrors
-from scimsrv.http.scim.discovery import discovery_routes
-from scimsrv.http.scim.routes import resource_routes
-from scimsrv.scim.errors import ScimError, domain_error, error_response
+from scimsrv.http.pages.license_page import license_page
+from scimsrv.http.scim import bulk, discovery, groups, search, users
+from scimsrv.services.transaction import Service
 from scimsrv.settings import Settings
 
 TENANT_BASE = "/t/{tenant}/scim/v2"
 ADMIN_BASE = "/admin/v1"
 
 log = logging.getLogger("scimsrv")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 async def healthz(_request: Request) -> JSONResponse:
-    """Liveness: the process answers."""
+    """Liveness: the process answers (never touches the database)."""
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers a query."""
-    db: Database = request.app.state.db
-    try:
+    db: Database = request.app.state.service.db
+
+    def ping() -> None:
         with db.read() as session:
             session.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
     except Exception as exc:  # any driver error means "not ready", never a 500
         # The driver message may name hosts and users: log it, answer only its kind.
         log.warning("readiness check failed: %s", exc)
@@ -57,35 +63,22 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def scim_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ScimError)
-    return error_response(exc)
+def route(path: str, **handlers: Endpoint) -> Route:
+    """One route per path with one endpoint per method, so a wrong method gets
+    a 405 whose ``Allow`` lists every method of the path."""
 
+    async def endpoint(request: Request) -> Response:
+        return await handlers[request.method](request)
 
-async def licensing_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LicensingError)
-    return error_response(domain_error(exc))
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (unknown path, wrong method) as SCIM errors; keeps ``Allow``."""
-    assert isinstance(exc, HTTPException)
-    detail = f"{exc.detail}: {request.method} {request.url.path}"
-    return error_response(ScimError(exc.status_code, detail), headers=exc.headers)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return Route(path, endpoint, methods=list(handlers))
 
 
 def create_app(
-    db: Database | None = None,
-    settings: Settings | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    db: Database | None = None, settings: Settings | None = None, clock: Clock = utcnow
 ) -> Starlette:
     """The app; ``clock`` (naive UTC) stamps every write, so tests can control time."""
     settings = settings or Settings()
-    database = db or Database.from_url(settings.database_url)
+    database = db or Database.from_url(settings.database_url, lock_timeout=settings.lock_timeout)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -93,26 +86,58 @@ def create_app(
         if db is None:  # only close what this app opened
             database.dispose()
 
+    scim = [
+        route("/Users", GET=search.list_users, POST=users.create_user),
+        route("/Users/.search", POST=search.search_users),
+        route(
+            "/Users/{id}",
+            GET=users.get_user,
+            HEAD=users.get_user,
+            PUT=users.replace_user,
+            PATCH=users.patch_user,
+            DELETE=users.delete_user,
+        ),
+        route("/Groups", GET=search.list_groups, POST=groups.create_group),
+        route("/Groups/.search", POST=search.search_groups),
+        route(
+            "/Groups/{id}",
+            GET=groups.get_group,
+            HEAD=groups.get_group,
+            PUT=groups.replace_group,
+            PATCH=groups.patch_group,
+            DELETE=groups.delete_group,
+        ),
+        route("/.search", POST=search.search_all),
+        route("/Bulk", POST=bulk.bulk),
+        route("/ServiceProviderConfig", GET=discovery.service_provider_config),
+        route("/ResourceTypes", GET=discovery.resource_types),
+        route("/ResourceTypes/{name}", GET=discovery.resource_type),
+        route("/Schemas", GET=discovery.schemas),
+        route("/Schemas/{urn}", GET=discovery.schema),
+    ]
+    admin = [
+        route("/tenants/{tenant}/rules", GET=rules.list_rules, POST=rules.add_rule),
+        route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
+        route("/tenants/{tenant}/rules/{rule}", PATCH=rules.change_rule, DELETE=rules.remove_rule),
+        route("/tenants/{tenant}/check", GET=licenses.check),
+        route(
+            "/tenants/{tenant}/license-set",
+            GET=licenses.show_license_set,
+            POST=licenses.import_license_set,
+        ),
+        route("/tenants/{tenant}/reports/usage", GET=reports.usage),
+        route("/tenants/{tenant}/license", GET=license_page),
+    ]
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount(
-                TENANT_BASE,
-                routes=[*discovery_routes(), *resource_routes()],
-                middleware=[Middleware(TenantAuth)],
-            ),
-            Mount(ADMIN_BASE, routes=admin_routes(), middleware=[Middleware(OperatorAuth)]),
+            Mount(TENANT_BASE, routes=scim),
+            Mount(ADMIN_BASE, routes=admin),
         ],
         middleware=[Middleware(ScimServerErrors)],
-        exception_handlers={
-            ScimError: scim_error,
-            LicensingError: licensing_error,
-            HTTPException: http_error,
-        },
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.db = database
-    app.state.clock = clock
-    app.state.settings = settings
+    app.state.service = Service(database, settings, clock)
     return app

@@ -1,28 +1,29 @@
-"""Token authentication in front of every tenant SCIM route (RFC 7644 §2) and
-of the operators' admin API.
+"""Who is calling: the credential a request carries (RFC 6750 bearer token; for
+the admin pages also HTTP Basic, the operator token as password), and how
+an endpoint runs a use case as that caller, off the event loop.
 
-A request under ``/t/{tenant}/scim/v2`` passes only with ``Authorization:
-Bearer <token>`` naming a live token of that very tenant. Every refusal is
-the same 401, whether the token is missing, wrong, revoked, another
-tenant's, or the tenant does not exist, so the answer never tells which
-tenants exist.
+The token itself is checked inside the use case's transaction
+(:mod:`scimsrv.services.transaction`). Every refusal is the same 401,
+whether the token is missing, wrong, revoked, another tenant's, or the
+tenant does not exist, so the answer never tells which tenants exist.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from licensing_core.db import Database
-from scimsrv.scim.errors import ScimError, error_response
-from scimsrv.services import tokens
+from scimsrv.services.transaction import Caller, Service, Tx
 
+T = TypeVar("T")
 REALM = "scimsrv"
 CHALLENGE = {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
-ADMIN_CHALLENGE = {"WWW-Authenticate": f'Bearer realm="{REALM}", Basic realm="{REALM} admin"'}
+ADMIN_CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM} admin", Bearer realm="{REALM}"'}
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -53,71 +54,39 @@ def operator_credential(authorization: str | None) -> str | None:
     return password or None
 
 
-def check(db: Database, tenant_id: str | None, presented: str) -> bool:
-    """Whether ``presented`` is a live token of ``tenant_id`` (None: an operator's)."""
-    with db.read() as session:
-        return tokens.authenticate(session, tenant_id, presented)
+def is_admin(request: Request) -> bool:
+    return request.url.path.startswith("/admin/")
 
 
-class TokenGate:
-    """ASGI middleware: 401 with a challenge unless the request carries a live
-    token of the owner the subclass names.
-
-    One indexed lookup, run where the endpoints run their database work (on
-    the event loop): a hop to a worker thread cost more than the lookup
-    itself. Never cached: a revoked token fails at once.
-    """
-
-    challenge = CHALLENGE
-    missing = "missing bearer token"
-    invalid = "invalid bearer token"
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    def credential(self, request: Request) -> str | None:
-        return bearer_token(request.headers.get("authorization"))
-
-    def owner(self, request: Request) -> str | None:
-        """The tenant whose token is required (None: an operator token)."""
-        raise NotImplementedError
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        presented = self.credential(request)
-        owner = self.owner(request)
-        if presented is None or not check(request.app.state.db, owner, presented):
-            detail = self.missing if presented is None else self.invalid
-            response = error_response(ScimError(401, detail), headers=self.challenge)
-            await response(scope, receive, send)
-            return
-        if owner is not None:
-            request.state.tenant_id = owner
-        await self.app(scope, receive, send)
+def caller(request: Request) -> Caller:
+    """The tenant's token holder under ``/t/{tenant}``; an operator under ``/admin``."""
+    header = request.headers.get("authorization")
+    if is_admin(request):
+        return Caller(operator_credential(header), None)
+    return Caller(bearer_token(header), request.path_params["tenant"])
 
 
-class TenantAuth(TokenGate):
-    """The tenant mount: the bearer token must be the URL's tenant's.
+def cause(request: Request) -> str:
+    """What the ledger records as the cause of a change: the method and the
+    resource type or admin object, never an id (``PATCH /Groups``, ``POST rules``)."""
+    path = request.url.path
+    if "/scim/v2/" in path:
+        return f"{request.method} /{path.split('/scim/v2/', 1)[1].split('/')[0]}"
+    parts = path.split("/")
+    return f"{request.method} {parts[5] if len(parts) > 5 else path}"[:64]
 
-    On success ``request.state.tenant_id`` holds the tenant of the URL.
-    """
 
-    def owner(self, request: Request) -> str | None:
-        return request.path_params.get("tenant", "")
-
-
-class OperatorAuth(TokenGate):
-    """The admin mount: an operator token, as Bearer or as a Basic password."""
-
-    challenge = ADMIN_CHALLENGE
-    missing = "missing operator token"
-    invalid = "invalid operator token"
-
-    def credential(self, request: Request) -> str | None:
-        return operator_credential(request.headers.get("authorization"))
-
-    def owner(self, request: Request) -> str | None:
-        return None
+async def run(
+    request: Request, work: Callable[[Tx], T], *, write: bool, dry_run: bool = False
+) -> T:
+    """``work`` as the request's caller, for the path's tenant, in a worker thread."""
+    service: Service = request.app.state.service
+    return await run_in_threadpool(
+        service.run,
+        work,
+        caller=caller(request),
+        tenant_id=request.path_params.get("tenant", ""),
+        cause=cause(request),
+        write=write,
+        dry_run=dry_run,
+    )

@@ -11,7 +11,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimsrv.scim.errors import ScimError, error_response
+from scimsrv.http.errors import error_response
+from scimsrv.scim.errors import ScimError
 
 log = logging.getLogger("scimsrv")
 

@@ -1,151 +1,183 @@
-"""Recompute the plans of exactly the users a change affects, in the change's transaction.
+"""Recompute the plans of exactly the users a change affects, in the change's
+transaction, under the locking protocol below.
 
-Every SCIM write that can change who should hold which plan (member add,
-remove or replace; group create, rename or delete; user create, activate,
-deactivate or delete; a rule change) tells a :class:`Provisioner` which users
-it touched. The provisioner reads those users' facts (active flag, groups,
-roles), evaluates the tenant's rules and hands the requests to the licensing
-core's :class:`~licensing_core.plan_state.PlanBook`, which writes links and
-ledger rows and queues users when seats are short.
+The locking protocol: which rows every change that can affect a user's plans
+locks, in which order, so that any interleaving of concurrent requests ends
+with every user's plans equal to a recomputation from scratch.
+
+What a user's plans depend on, its *facts*: its ``active`` flag and roles
+(its user row), the groups it is in (membership rows) and their names and
+externalIds (group rows), the tenant's rules, and the license set. What
+they decide, its *plan state*: associate_plan, licenseassoclink, the seat
+counters, the ledger and the plan-state log.
+
+Locks are taken in this order, never the other way round (PostgreSQL row
+locks; SQLite runs one write transaction at a time, so it needs none):
+
+1. **Group rows** a request names (``FOR NO KEY UPDATE``; ``FOR UPDATE`` to
+   delete), and, for a user's deletion, the groups it is in, in id order.
+2. **User rows** whose facts or representation change, in id order: the
+   user of a user request, and the members a group request adds, removes or
+   renames (their ``groups`` changed: each gets a new version). So every
+   change of a user's facts holds that user's row until it commits.
+3. **The tenant row** (:class:`~scimsrv.storage.plans.Lock`), read together
+   with the rules:
+
+   * ``FOR KEY SHARE`` by a change of facts that may not matter (a member of
+     a group no plan name or rule mentions; a new user when there are no
+     rules): if the rules say it does not matter, nothing more is locked;
+   * ``FOR NO KEY UPDATE`` (the *plan lock*) by every transaction that
+     changes plan state: they run one at a time per tenant;
+   * ``FOR UPDATE`` by a rule change, a license import or a reconcile, which
+     recompute the whole tenant: it also waits for, and holds off, every
+     transaction holding the row in any mode, inserting a user or group (a
+     foreign key takes ``FOR KEY SHARE``), or changing a membership (step 3
+     takes ``FOR KEY SHARE`` at least).
+
+4. Under the plan lock only: the plan state rows. No other transaction
+   writes them, so they need no row locks.
+
+Why the result equals a recomputation from scratch. Facts are read after
+the plan lock is granted. Under READ COMMITTED each statement sees every
+transaction committed before it began, so the transaction that takes the
+plan lock last for a user sees that user's facts as every earlier one
+committed them, plus its own. A change that is not yet committed when
+another transaction recomputes belongs to a transaction that will itself
+take the plan lock and recompute its users afterwards (step 3 follows every
+fact change). A rule change and a license import hold the tenant row
+exclusively while they read every user, so no fact change can slip between
+their read and their commit; and a change of facts that found the rules
+made it irrelevant held ``FOR KEY SHARE``, which a rule change must wait
+for. Pending users are served under the plan lock, first waiting first.
+
+The order (groups, users, tenant) means no cycle is possible among
+transactions that follow it: each waits only for locks that come later in
+the order than the ones it holds. PostgreSQL may still abort a transaction
+for a deadlock in corners the order cannot see (a user deleted while a
+concurrent request adds it to a group it was not yet in) or for a
+serialization failure; the use case runner retries such aborts, bounded
+and with jitter (:mod:`scimsrv.services.transaction`). Every lock wait is
+bounded (``lock_timeout``): past it the request answers 503 with
+``Retry-After``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from licensing_core.plan_state import PlanBook
-from licensing_core.tables import Associate
-from scimsrv.provisioning.rules import Rule, UserFacts, requested_plans
-from scimsrv.storage.tables import GroupMember, PlanRule, ScimGroup, ScimUser
+from licensing_core.plan_state import Outcome, PlanBook
+from licensing_core.plans import Combination
+from scimsrv.provisioning.rules import Rule, UserFacts, plans_named, requested_plans
+from scimsrv.storage.plans import Lock
 
 CHUNK = 500
 
-
-def load_rules(session: Session, tenant_id: str) -> list[Rule]:
-    rows = session.execute(
-        select(PlanRule).where(PlanRule.tenant_id == tenant_id).order_by(PlanRule.position)
-    ).scalars()
-    return [Rule.from_row(row) for row in rows]
+# Decides from the tenant's rules whether a change of facts can matter at all.
+Relevance = Callable[[list[Rule]], bool]
 
 
-def _role_values(roles) -> list[str]:
+@dataclass(frozen=True)
+class Subject:
+    """A user whose plans may change: what the recompute needs of its user row."""
+
+    id: str
+    associate_id: int
+    active: bool | None
+    roles: Any
+    user_name: str
+
+
+def subjects(rows: Iterable[Any]) -> list[Subject]:
+    """Subjects from rows with ``id, associate_id, active, roles, user_name``."""
+    return [Subject(r.id, r.associate_id, r.active, r.roles, r.user_name) for r in rows]
+
+
+def role_values(roles: Any) -> list[str]:
+    """The values of a user's ``roles`` (RFC 7643 §4.1.2), as stored."""
     if not isinstance(roles, list):
         return []
     values = (role.get("value") if isinstance(role, dict) else role for role in roles)
     return [value for value in values if isinstance(value, str) and value]
 
 
-def load_facts(
-    session: Session, tenant_id: str, user_ids: list[str]
-) -> dict[str, tuple[int, bool, UserFacts]]:
-    """For each SCIM user id: (associate id, retired flag, facts)."""
-    users = session.execute(
-        select(
-            ScimUser.id,
-            ScimUser.associate_id,
-            ScimUser.active,
-            ScimUser.doc["roles"],
-            Associate.deleted,
-        )
-        .join(
-            Associate,
-            (Associate.tenant_id == ScimUser.tenant_id) & (Associate.id == ScimUser.associate_id),
-        )
-        .where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
-    ).all()
-    groups: dict[str, list[tuple[str, str | None]]] = {}
-    for user_id, name, external_id in session.execute(
-        select(GroupMember.user_id, ScimGroup.display_name, ScimGroup.external_id)
-        .join(
-            ScimGroup,
-            (ScimGroup.tenant_id == GroupMember.tenant_id) & (ScimGroup.id == GroupMember.group_id),
-        )
-        .where(GroupMember.tenant_id == tenant_id, GroupMember.user_id.in_(user_ids))
-    ):
-        groups.setdefault(user_id, []).append((name, external_id))
+def about_groups(groups: Iterable[tuple[str, str | None]]) -> Relevance | None:
+    """The relevance of a membership change in ``groups`` ((displayName,
+    externalId) pairs): None (certain) when one is named as plans, else
+    "some rule names one of them"."""
+    pairs = list(groups)
+    if any(plans_named(name) is not None for name, _ in pairs):
+        return None
+    names = {name.casefold() for name, _ in pairs}
+    external_ids = {ext for _, ext in pairs if ext}
+
+    def relevant(rules: list[Rule]) -> bool:
+        return any(rule.names_group(names, external_ids) for rule in rules)
+
+    return relevant
+
+
+def for_new_users(new: Sequence[Subject]) -> Relevance | None:
+    """A user was created (in no group yet): it matters when a role is named
+    as plans (certain) or the tenant has rules at all."""
+    if any(plans_named(role) is not None for s in new for role in role_values(s.roles)):
+        return None
+    return bool
+
+
+def recompute(
+    tx,
+    changed: Sequence[Subject],
+    *,
+    forget: Sequence[int] = (),
+    relevance: Relevance | None = None,
+) -> dict[int, Outcome]:
+    """Recompute the plans of ``changed`` users (their facts changed and their
+    user rows are locked) and release everything of the ``forget`` associates
+    (about to be deleted), in ``tx``'s transaction.
+
+    ``relevance`` None: the change surely matters; otherwise it is asked
+    with the rules, under ``FOR KEY SHARE`` on the tenant row, and nothing
+    more happens when it says no.
+
+    :returns: the outcome of every associate whose plan state was evaluated.
+    """
+    if not changed and not forget:
+        return {}
+    if relevance is not None and not forget:
+        rules = _rules(tx.storage.rules.lock_with_rules(Lock.FACTS))
+        if not relevance(rules):
+            return {}
+    rules = _rules(tx.storage.rules.lock_with_rules(Lock.PLANS))
+    book = PlanBook(tx.session, tx.tenant_id, at=tx.at, cause=tx.cause, keyring=tx.keyring)
+    return book.apply(requests(tx, changed, rules), forget=forget)
+
+
+def recompute_tenant(tx, book: PlanBook, rules: list[Rule]) -> dict[int, Outcome]:
+    """Every user of the tenant, a chunk at a time (the caller holds
+    :attr:`Lock.TENANT`), then the waiting queue."""
+    outcomes: dict[int, Outcome] = {}
+    after = ""
+    while chunk := tx.storage.users.facts_after(after, CHUNK):
+        outcomes.update(book.apply(requests(tx, subjects(chunk), rules)))
+        after = chunk[-1].id
+    outcomes.update(book.serve_queue())
+    return outcomes
+
+
+def requests(tx, changed: Sequence[Subject], rules: list[Rule]) -> dict[int, Combination]:
+    """What each user's facts and the rules ask for, by associate id."""
+    groups = tx.storage.groups.memberships([s.id for s in changed])
     return {
-        user_id: (
-            assoc_id,
-            retired,
-            # Only an explicit active=false deactivates; unassigned counts as active.
-            UserFacts.of(active is not False, groups.get(user_id, ()), _role_values(roles)),
-        )
-        for user_id, assoc_id, active, roles, retired in users
+        s.associate_id: requested_plans(facts_of(s, groups.get(s.id, ())), rules) for s in changed
     }
 
 
-class Provisioner:
-    """Collects the users a transaction touched and recomputes their plans."""
+def facts_of(subject: Subject, groups: Iterable[tuple[str, str | None]]) -> UserFacts:
+    # Only an explicit active=false deactivates; unassigned counts as active.
+    return UserFacts.of(subject.active is not False, groups, role_values(subject.roles))
 
-    def __init__(self, session: Session, tenant_id: str, *, at: datetime, cause: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.at = at
-        self.book = PlanBook(session, tenant_id, at=at, cause=cause)
-        self._rules: list[Rule] | None = None
 
-    @property
-    def rules(self) -> list[Rule]:
-        if self._rules is None:
-            self._rules = load_rules(self.session, self.tenant_id)
-        return self._rules
-
-    def users_changed(self, user_ids: Iterable[str]) -> None:
-        """Recompute the plans of these SCIM users."""
-        ids = sorted(set(user_ids))
-        for start in range(0, len(ids), CHUNK):
-            self._recompute(ids[start : start + CHUNK])
-
-    def group_changed(self, group_id: str) -> None:
-        """A group was created, renamed or is about to be deleted: its members."""
-        self.users_changed(self._members(group_id))
-
-    def all_users_changed(self) -> None:
-        """The rules changed: every user of the tenant, a chunk at a time."""
-        for chunk in self._all_user_chunks():
-            self._recompute(chunk)
-
-    def user_deleted(self, associate_id: int) -> None:
-        """A user is about to be deleted: release its licenses first."""
-        self.book.forget(associate_id)
-
-    def finish(self) -> None:
-        """Serve users waiting for seats if this transaction freed any."""
-        self.book.finish()
-
-    def _members(self, group_id: str) -> list[str]:
-        return list(
-            self.session.execute(
-                select(GroupMember.user_id).where(
-                    GroupMember.tenant_id == self.tenant_id, GroupMember.group_id == group_id
-                )
-            ).scalars()
-        )
-
-    def _all_user_chunks(self) -> Iterator[list[str]]:
-        after = ""
-        while True:
-            chunk = list(
-                self.session.execute(
-                    select(ScimUser.id)
-                    .where(ScimUser.tenant_id == self.tenant_id, ScimUser.id > after)
-                    .order_by(ScimUser.id)
-                    .limit(CHUNK)
-                ).scalars()
-            )
-            if not chunk:
-                return
-            yield chunk
-            after = chunk[-1]
-
-    def _recompute(self, user_ids: list[str]) -> None:
-        # The store keeps associate.deleted equal to "active is false"; an inactive
-        # user's rules yield no selection, which releases everything it held.
-        facts = load_facts(self.session, self.tenant_id, user_ids)
-        self.book.request(
-            {assoc_id: requested_plans(f, self.rules) for assoc_id, _, f in facts.values()}
-        )
+def _rules(rows: list) -> list[Rule]:
+    return [Rule.from_row(row) for row in rows]

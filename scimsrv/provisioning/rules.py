@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from licensing_core.errors import InvalidCombination
 from licensing_core.plans import NO_SELECTION, Combination
@@ -34,8 +35,8 @@ from scimsrv.storage.tables import (
     SCOPE_HAS_ROLE,
     SCOPE_IN_GROUP,
     SCOPE_NOT_HAS_ROLE,
+    SCOPE_NOT_IN_GROUP,
     SCOPES,
-    PlanRule,
 )
 
 
@@ -79,7 +80,8 @@ class Rule:
     description: str = ""
 
     @classmethod
-    def from_row(cls, row: PlanRule) -> Rule:
+    def from_row(cls, row: Any) -> Rule:
+        """From a plan_rule row (ORM or plain, same attribute names)."""
         return cls(
             id=row.id,
             position=row.position,
@@ -103,6 +105,15 @@ class Rule:
         else:
             member = self.target.casefold() in user.group_names
         return member if self.scope == SCOPE_IN_GROUP else not member
+
+    def names_group(self, names: set[str], external_ids: set[str]) -> bool:
+        """Whether this enabled rule's scope names one of these groups
+        (casefolded displayNames, externalIds)."""
+        if not self.enabled or self.scope not in (SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP):
+            return False
+        if self.target_by == BY_EXTERNAL_ID:
+            return self.target in external_ids
+        return self.target.casefold() in names
 
     def describe(self) -> str:
         if self.scope == SCOPE_ALL:

@@ -1,22 +1,17 @@
-"""SCIM errors (RFC 7644 §3.12): the one place that turns failures into responses."""
+"""SCIM errors (RFC 7644 §3.12): the refusal every layer raises and its JSON body.
+
+Only the HTTP edge turns one into a response (:mod:`scimsrv.http.errors`);
+the command line prints its detail (:mod:`scimsrv.cli.support`).
+"""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
-
-from licensing_core.errors import (
-    InvalidCombination,
-    LicenseExpired,
-    LicensingError,
-    UnknownTenant,
-)
-
-SCIM_CONTENT_TYPE = "application/scim+json"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+from scimsrv.scim.urns import ERROR
 
 
 class ScimError(Exception):
-    """A request the service refuses; rendered as an RFC 7644 §3.12 Error."""
+    """A request the service refuses: an HTTP status, a ``detail`` for
+    people and, for 400s, a ``scimType`` (RFC 7644 §3.12, Table 9)."""
 
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
         super().__init__(detail)
@@ -26,28 +21,13 @@ class ScimError(Exception):
 
 
 def error_body(status: int, detail: str, scim_type: str | None = None) -> dict:
-    body: dict = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    """The Error message: ``schemas`` (Error), ``status`` (a string), ``detail``, ``scimType``."""
+    body: dict = {"schemas": [ERROR], "status": str(status), "detail": detail}
     if scim_type:
         body["scimType"] = scim_type
     return body
 
 
-def error_response(error: ScimError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        error_body(error.status, error.detail, error.scim_type),
-        status_code=error.status,
-        media_type=SCIM_CONTENT_TYPE,
-        headers=headers,
-    )
-
-
-def domain_error(exc: LicensingError) -> ScimError:
-    """The SCIM error for a licensing-core error that reached the HTTP edge."""
-    if isinstance(exc, UnknownTenant):
-        return ScimError(404, str(exc))
-    if isinstance(exc, InvalidCombination):
-        return ScimError(400, str(exc), "invalidValue")
-    if isinstance(exc, LicenseExpired):
-        # The license set is past its stop date: reads work, license changes are refused.
-        return ScimError(403, str(exc))
-    return ScimError(409, str(exc))
+def not_found(resource_type: str, resource_id: str) -> ScimError:
+    """404 for a resource id the tenant does not have (RFC 7644 §3.12)."""
+    return ScimError(404, f"{resource_type} {resource_id} not found")

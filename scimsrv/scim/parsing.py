@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from scim2_models import Context, SCIMException
 
 from scimsrv.scim.errors import ScimError
-from scimsrv.scim.schemas import ENTERPRISE_SCHEMA, IGNORED_SCHEMAS, POLICY
+from scimsrv.scim.schemas import IGNORED_SCHEMAS, POLICY
+from scimsrv.scim.urns import ENTERPRISE_SCHEMA
 
 T = TypeVar("T")
 

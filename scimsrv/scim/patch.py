@@ -18,9 +18,11 @@ from pydantic import ValidationError
 from scim2_models import Context, PatchOp, PatchOperation, Path, SCIMException
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
+from scimsrv.scim.documents import member_ids
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.parsing import manager_as_object, require_object, scim_error
-from scimsrv.scim.schemas import ENTERPRISE_SCHEMA, LICENSING_SCHEMA, POLICY, GroupResource
+from scimsrv.scim.schemas import POLICY, GroupResource
+from scimsrv.scim.urns import ENTERPRISE_SCHEMA, LICENSING_SCHEMA
 
 _MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()
 
@@ -119,21 +121,6 @@ class GroupPatch:
         return bool(self.attributes.operations)
 
 
-def _member_ids(value: Any) -> dict[str, str | None]:
-    entries = value if isinstance(value, list) else [value]
-    ids: dict[str, str | None] = {}
-    for entry in entries:
-        member_id = entry.get("value") if isinstance(entry, dict) else None
-        if not isinstance(member_id, str) or not member_id:
-            raise ScimError(400, "each member needs a 'value' holding a user id", "invalidValue")
-        member_type = entry.get("type")
-        if isinstance(member_type, str) and member_type.lower() != "user":
-            raise ScimError(400, f"member {member_id}: only users can be members", "invalidValue")
-        display = entry.get("display")
-        ids.setdefault(member_id, display if isinstance(display, str) else None)
-    return ids
-
-
 def _filtered_ids(node: Any) -> tuple[str, ...]:
     """The ids a ``members[value eq "a" or value eq "b"]`` filter selects."""
     if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_:
@@ -177,10 +164,10 @@ def _member_change(operation: PatchOperation) -> MemberChange:
     if op == "remove":
         if operation.value is None:
             return MemberChange("remove", None)
-        return MemberChange("remove", _member_ids(operation.value))
+        return MemberChange("remove", member_ids(operation.value))
     if operation.value is None:
         return MemberChange("replace", {})
-    return MemberChange(op, _member_ids(operation.value))  # type: ignore[arg-type]
+    return MemberChange(op, member_ids(operation.value))  # type: ignore[arg-type]
 
 
 def split_group_patch(patch: PatchOp) -> GroupPatch:
@@ -196,7 +183,7 @@ def split_group_patch(patch: PatchOp) -> GroupPatch:
             rest = {}
             for key, item in operation.value.items():
                 if key.lower() == "members" or key.lower().endswith(":members"):
-                    ids = {} if item is None else _member_ids(item)
+                    ids = {} if item is None else member_ids(item)
                     members.append(MemberChange(operation.op.value, ids))  # type: ignore[arg-type]
                 else:
                     rest[key] = item

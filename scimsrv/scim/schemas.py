@@ -25,7 +25,7 @@ from scim2_models import (
     ScimPolicy,
 )
 
-LICENSING_SCHEMA = "urn:scimsrv:params:scim:schemas:extension:licensing:2.0:User"
+from scimsrv.scim.urns import ENTRA_GROUP_SCHEMA, LICENSING_SCHEMA
 
 
 class Email(scim2_models.Email):
@@ -78,12 +78,6 @@ class _User(scim2_models.User):
 UserResource = _User[Enterprise | Licensing]
 GroupResource = Group
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-# Entra ID lists this schema on the Groups it creates; it defines no attributes.
-ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 IGNORED_SCHEMAS = frozenset({ENTRA_GROUP_SCHEMA})
 
 # What Entra ID and Okta send, accepted as DESIGN §4 requires: a remove whose

@@ -7,24 +7,24 @@ scim2-models :class:`SearchRequest`, so both honour the same rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import Context, SCIMException, SearchRequest
-from starlette.requests import Request
 
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.parsing import require_object, scim_error
-from scimsrv.scim.schemas import (
+from scimsrv.scim.urns import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
     LICENSING_SCHEMA,
+    LIST_RESPONSE,
     USER_SCHEMA,
 )
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 _QUERY_PARAMETERS = {
     "filter": "filter",
@@ -60,10 +60,10 @@ def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
         raise scim_error(exc) from exc
 
 
-def search_from_query(request: Request, model: Any) -> SearchRequest:
+def search_from_query(query: Mapping[str, str], model: Any) -> SearchRequest:
     """The query parameters of a list request (names matched case-insensitively)."""
     payload: dict[str, Any] = {}
-    for key, value in request.query_params.items():
+    for key, value in query.items():
         name = _QUERY_PARAMETERS.get(key.lower())
         if name is not None:
             payload[name] = value
@@ -76,10 +76,10 @@ def search_from_body(body: Any, model: Any) -> SearchRequest:
     return _validated(payload, model)
 
 
-def response_parameters(request: Request, model: Any) -> SearchRequest:
+def response_parameters(query: Mapping[str, str], model: Any) -> SearchRequest:
     """``attributes`` / ``excludedAttributes`` of a single-resource request (RFC 7644 §3.9)."""
     payload = {}
-    for key, value in request.query_params.items():
+    for key, value in query.items():
         if key.lower() in ("attributes", "excludedattributes"):
             payload[_QUERY_PARAMETERS[key.lower()]] = value
     return _validated(payload, model)
@@ -131,7 +131,7 @@ def list_response(
     previous_cursor: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "schemas": [LIST_RESPONSE_SCHEMA],
+        "schemas": [LIST_RESPONSE],
         "totalResults": total,
         "itemsPerPage": len(resources),
     }

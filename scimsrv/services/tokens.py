@@ -5,8 +5,10 @@ A tenant's token reaches that tenant's SCIM API only; an operator token
 the admin API of every tenant and no SCIM API.
 
 A token is ``scimsrv_`` and 256 random bits (``secrets.token_urlsafe(32)``),
-shown once when issued; the database keeps only its SHA-256, a short display
-prefix and a label. Functions take a Session and leave the transaction to the caller.
+shown once when issued; the database keeps only its SHA-256 (a fast hash is
+enough: there is nothing to brute-force), a short display prefix and a
+label. The check runs inside each request's own transaction, so a revoked
+token fails at once, on every worker, with no cache to invalidate.
 """
 
 from __future__ import annotations
@@ -15,14 +17,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session
-
-from licensing_core.errors import UnknownTenant
-from licensing_core.tables import Tenant
-from scimsrv.storage.tables import ApiToken
+from licensing_core.tenants import get_tenant
+from scimsrv.storage.protocol import Storage
 
 # A fixed marker, so a token never begins with "-" (command lines would read it
 # as an option) and secret scanners can recognise a leaked one.
@@ -50,92 +48,60 @@ class TokenInfo:
     revoked: datetime | None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def hash_token(secret: str) -> str:
     """Hex SHA-256 of a presented token: what the database stores and is searched by."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _owner(tenant_id: str | None):
-    """The condition selecting tokens of ``tenant_id`` (operator tokens for None)."""
-    return ApiToken.tenant_id.is_(None) if tenant_id is None else ApiToken.tenant_id == tenant_id
-
-
-def issue(
-    session: Session, tenant_id: str | None, label: str = "", at: datetime | None = None
-) -> str:
+def issue(tx, tenant_id: str | None, label: str = "") -> str:
     """Create a token for ``tenant_id`` (None: an operator token) and return its
-    secret (the only time it is seen)."""
-    if tenant_id is not None and session.get(Tenant, tenant_id) is None:
-        raise UnknownTenant(f"no tenant {tenant_id!r}")
+    secret (the only time it is seen).
+
+    :raises UnknownTenant: no such tenant.
+    """
+    if tenant_id is not None:
+        get_tenant(tx.session, tenant_id)
     secret = MARKER + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            tenant_id=tenant_id,
-            token_hash=hash_token(secret),
-            prefix=secret[:PREFIX_LENGTH],
-            label=label,
-            created=at or _now(),
-        )
-    )
-    session.flush()
+    tx.storage.tokens.insert(tenant_id, hash_token(secret), secret[:PREFIX_LENGTH], label, tx.at)
     return secret
 
 
-def list_tokens(session: Session, tenant_id: str | None) -> list[TokenInfo]:
+def list_tokens(tx, tenant_id: str | None) -> list[TokenInfo]:
     """The tenant's (or the operators') tokens, oldest first, revoked ones included."""
-    rows = session.scalars(select(ApiToken).where(_owner(tenant_id)).order_by(ApiToken.id))
-    return [TokenInfo(t.id, t.prefix, t.label, t.created, t.revoked) for t in rows]
+    if tenant_id is not None:
+        get_tenant(tx.session, tenant_id)
+    return [TokenInfo(*row) for row in tx.storage.tokens.listed(tenant_id)]
 
 
-def revoke(
-    session: Session, tenant_id: str | None, key: str | int, at: datetime | None = None
-) -> TokenInfo:
+def revoke(tx, tenant_id: str | None, key: str | int) -> TokenInfo:
     """Revoke the tenant's live token whose prefix (or id) is ``key``.
 
     A prefix is matched first; a key of digits also matches the token id, as
     ``token list`` shows both. Tokens of other tenants are never matched.
+
+    :raises UnknownToken, AmbiguousToken: no match, or more than one.
     """
+    if tenant_id is not None:
+        get_tenant(tx.session, tenant_id)
     key_text = str(key)
-    condition = ApiToken.prefix == key_text
-    if key_text.isdigit():
-        condition = or_(condition, ApiToken.id == int(key_text))
-    matches = list(
-        session.scalars(
-            select(ApiToken).where(_owner(tenant_id), ApiToken.revoked.is_(None), condition)
-        )
-    )
+    matches = tx.storage.tokens.live_matching(tenant_id, key_text)
     if not matches:
         owner = "operators have" if tenant_id is None else f"tenant {tenant_id!r} has"
         raise UnknownToken(f"{owner} no live token {key_text!r}")
     if len(matches) > 1:
         raise AmbiguousToken(f"{key_text!r} matches {len(matches)} tokens; use the token id")
     token = matches[0]
-    token.revoked = at or _now()
-    session.flush()
-    return TokenInfo(token.id, token.prefix, token.label, token.created, token.revoked)
+    tx.storage.tokens.revoke(token.id, tx.at)
+    return TokenInfo(token.id, token.prefix, token.label, token.created, tx.at)
 
 
-# Built once: every request runs it, only the digest changes.
-_BY_HASH = select(ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked).where(
-    ApiToken.token_hash == bindparam("digest")
-)
-
-
-def authenticate(session: Session, tenant_id: str | None, presented: str) -> bool:
+def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> bool:
     """Whether ``presented`` is a live token of ``tenant_id`` (None: an operator
-    token): one lookup on the unique hash.
-
-    The hash comparison uses ``hmac.compare_digest`` so a near miss takes as
-    long as a far one.
-    """
+    token): one lookup on the unique hash, compared in constant time."""
     if not presented:
         return False
     digest = hash_token(presented)
-    row = session.connection().execute(_BY_HASH, {"digest": digest}).first()
+    row = storage.tokens.by_hash(digest)
     if row is None:
         return False
     return (
@@ -143,8 +109,3 @@ def authenticate(session: Session, tenant_id: str | None, presented: str) -> boo
         and row.tenant_id == tenant_id
         and row.revoked is None
     )
-
-
-def authenticate_operator(session: Session, presented: str) -> bool:
-    """Whether ``presented`` is a live operator token."""
-    return authenticate(session, None, presented)

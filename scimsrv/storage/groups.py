@@ -1,254 +1,199 @@
-"""SCIM Groups (RFC 7643 §4.2) in the database, members as rows.
+"""SCIM Groups (RFC 7643 §4.2) in SQL, members as rows.
 
-Adding or removing members is one existence check on the named users plus
-one ``INSERT ... ON CONFLICT DO NOTHING`` / ``DELETE ... RETURNING``: the cost
-depends on how many members change, never on the group's size, and the
-member list is never loaded. Every function runs inside the caller's
-transaction and never commits. Member functions return the ids of the users
-whose memberships changed, which the plan recompute needs.
+Adding or removing members is one ``INSERT ... SELECT ... ON CONFLICT DO
+NOTHING RETURNING`` / ``DELETE ... RETURNING``: the cost depends on how many
+members change, never on the group's size, and the member list is never
+loaded. Every function takes the caller's session (inside its transaction)
+and a tenant id, and never commits. Member functions return the ids of the
+users whose memberships changed, which the plan recompute needs.
+
+displayName is not unique: Entra ID lets two groups share a name (RFC 7643
+advertises its uniqueness as ``none``); rules that name a group by
+displayName match every group of that name.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from scim2_models import Group
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from scimsrv.scim.documents import GroupColumns
 from scimsrv.scim.errors import ScimError
-from scimsrv.storage.filters import GROUPS
-from scimsrv.storage.listing import ListRequest, Page, run_list
-from scimsrv.storage.rows import (
-    canonical,
-    check_version,
-    find_row,
-    get_row,
-    meta,
-    not_found,
-    utcnow,
-)
+from scimsrv.storage.rows import chunks, dialect_insert, labelled
 from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser
 
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-RESOURCE_TYPE = "Group"
-ENDPOINT = "Groups"
-
-# Keeps each statement well under SQLite's and PostgreSQL's bound-parameter limits.
-_CHUNK = 500
-
-_NOT_IN_DOC = frozenset({"schemas", "id", "meta", "displayName", "externalId", "members"})
-
-
-@dataclass(frozen=True)
-class GroupChange:
-    """A written group and the users whose memberships changed with it."""
-
-    group: ScimGroup
-    changed_user_ids: list[str] = field(default_factory=list)
+COLUMNS = (
+    "id",
+    "display_name",
+    "display_name_ci",
+    "external_id",
+    "doc",
+    "version",
+    "created",
+    "last_modified",
+)
+_RECORD = select(*labelled(ScimGroup, COLUMNS)).where(
+    ScimGroup.tenant_id == bindparam("tenant_id"), ScimGroup.id == bindparam("group_id")
+)
+GroupRecord = Any  # a row with COLUMNS
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+class Record:
+    """A group record built in memory after a write (the same attributes as a row)."""
 
+    __slots__ = COLUMNS
 
-def _unique(ids: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(ids))
+    def __init__(self, **values: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, values[name])
 
-
-def _group_columns(
-    attributes: Mapping[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, str | None]]:
-    body = dict(attributes)
-    # Entra adds its own schema URN to the Group's schemas; it defines nothing we store.
-    body["schemas"] = [GROUP_SCHEMA]
-    members = body.pop("members", None) or []
-    member_ids = member_ids_of(members)
-    data = canonical(Group, body)
-    display_name = data.get("displayName")
-    if not isinstance(display_name, str) or not display_name.strip():
-        raise ScimError(400, "displayName is required (RFC 7643 §4.2)", "invalidValue")
-    columns = {
-        "display_name": display_name,
-        "display_name_ci": display_name.casefold(),
-        "external_id": data.get("externalId"),
-    }
-    doc = {key: value for key, value in data.items() if key not in _NOT_IN_DOC}
-    return columns, doc, member_ids
-
-
-def member_ids_of(members: Any) -> dict[str, str | None]:
-    """The members of a ``members`` value (``[{"value": id, "display": ...}]``):
-    user id -> the display sent (None when absent), in order.
-
-    :raises ScimError: 400 ``invalidValue`` for anything else, and for
-        members of type Group (nested groups are not supported).
-    """
-    if not isinstance(members, list):
-        raise ScimError(400, 'members must be a list of {"value": id}', "invalidValue")
-    ids: dict[str, str | None] = {}
-    for member in members:
-        value = member.get("value") if isinstance(member, dict) else None
-        if not isinstance(value, str) or not value:
-            raise ScimError(400, 'each member needs a "value" with a user id', "invalidValue")
-        if str(member.get("type", "User")).lower() == "group":
-            raise ScimError(
-                400, "nested groups are not supported: members must be users", "invalidValue"
-            )
-        display = member.get("display")
-        ids.setdefault(value, display if isinstance(display, str) else None)
-    return ids
-
-
-def _displays(members: Iterable[str] | Mapping[str, str | None]) -> dict[str, str | None]:
-    """Members as user id -> display: from a mapping, or from plain ids (no display)."""
-    if isinstance(members, Mapping):
-        return dict(members)
-    return dict.fromkeys(members)
-
-
-def _conflict(display_name: str) -> ScimError:
-    return ScimError(409, f"a group named {display_name!r} already exists", "uniqueness")
-
-
-def _check_name_free(
-    session: Session, tenant_id: str, columns: dict[str, Any], except_id: str | None
-) -> None:
-    query = select(ScimGroup.id).where(
-        ScimGroup.tenant_id == tenant_id, ScimGroup.display_name_ci == columns["display_name_ci"]
-    )
-    if except_id is not None:
-        query = query.where(ScimGroup.id != except_id)
-    if session.scalar(query) is not None:
-        raise _conflict(columns["display_name"])
-
-
-def _flush(session: Session, display_name: str) -> None:
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise _conflict(display_name) from exc
+    @classmethod
+    def of(cls, record: GroupRecord, **changes: Any) -> Record:
+        return cls(**{name: getattr(record, name) for name in cls.__slots__} | changes)
 
 
 def create_group(
-    session: Session, tenant_id: str, attributes: Mapping[str, Any], *, now: datetime | None = None
-) -> GroupChange:
-    """Create a group, with the members the body names (RFC 7644 §3.3).
-
-    :raises ScimError: 409 ``uniqueness`` when the displayName (compared
-        case-insensitively) is taken; 400 ``invalidValue`` for a bad body or a
-        member that is not a user of this tenant.
-    """
-    now = now or utcnow()
-    columns, doc, member_ids = _group_columns(attributes)
-    _check_name_free(session, tenant_id, columns, None)
-    group = ScimGroup(
-        tenant_id=tenant_id,
-        id=str(uuid.uuid4()),
-        doc=doc,
-        version=1,
-        created=now,
-        last_modified=now,
-        **columns,
-    )
-    session.add(group)
-    _flush(session, columns["display_name"])
-    changed = _insert_members(session, tenant_id, group.id, member_ids)
-    return GroupChange(group, changed)
+    session: Session, tenant_id: str, columns: GroupColumns, doc: dict, at: datetime
+) -> Record:
+    """A new group, without members (add them with :func:`add_members`)."""
+    values = {
+        "id": str(uuid.uuid4()),
+        "display_name": columns.display_name,
+        "display_name_ci": columns.display_name_ci,
+        "external_id": columns.external_id,
+        "doc": doc,
+        "version": 1,
+        "created": at,
+        "last_modified": at,
+    }
+    session.execute(insert(ScimGroup).values(tenant_id=tenant_id, **values))
+    return Record(**values)
 
 
-def find_group(
-    session: Session, tenant_id: str, group_id: str, *, for_update: bool = False
-) -> ScimGroup | None:
-    """The group row, or None (see :func:`scimsrv.storage.rows.find_row`)."""
-    return find_row(session, ScimGroup, tenant_id, group_id, for_update=for_update)
+def read_group(session: Session, tenant_id: str, group_id: str, *, lock: str | None = None):
+    """The group, or None. ``lock``: ``"update"`` row-locks it for a write
+    (``FOR NO KEY UPDATE``: membership inserts' foreign-key checks pass),
+    ``"delete"`` for its deletion (``FOR UPDATE``)."""
+    statement = _RECORD
+    if lock is not None:
+        statement = statement.with_for_update(key_share=lock != "delete")
+    return session.execute(statement, {"tenant_id": tenant_id, "group_id": group_id}).first()
 
 
-def get_group(session: Session, tenant_id: str, group_id: str) -> ScimGroup:
-    """The group row; 404 ScimError when the tenant has no such group."""
-    return get_row(session, ScimGroup, RESOURCE_TYPE, tenant_id, group_id)
+def lock_groups(session: Session, tenant_id: str, group_ids: Sequence[str]) -> None:
+    """Row-lock these groups in id order (a user's delete, before the user)."""
+    for chunk in chunks(sorted(group_ids)):
+        session.execute(
+            select(ScimGroup.id)
+            .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(chunk))
+            .order_by(ScimGroup.id)
+            .with_for_update(key_share=True)
+        ).all()
 
 
 def replace_group(
     session: Session,
     tenant_id: str,
-    group_id: str,
-    attributes: Mapping[str, Any],
-    *,
-    keep_members: bool = False,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> GroupChange:
-    """Replace a group's attributes (PUT, RFC 7644 §3.5.1).
+    record: GroupRecord,
+    columns: GroupColumns,
+    doc: dict,
+    at: datetime,
+) -> Record:
+    """Replace a locked group's attributes (not its members); bumps ``version``."""
+    values = {
+        "display_name": columns.display_name,
+        "display_name_ci": columns.display_name_ci,
+        "external_id": columns.external_id,
+        "doc": doc,
+    }
+    session.execute(
+        update(ScimGroup)
+        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == record.id)
+        .values(**values, version=ScimGroup.version + 1, last_modified=at)
+    )
+    return Record.of(record, **values, version=record.version + 1, last_modified=at)
 
-    The members become exactly ``attributes["members"]`` (none when absent),
-    unless ``keep_members``: then members are left alone, which is what a
-    PATCH of displayName/externalId wants (member operations go through
-    :func:`add_members`/:func:`remove_members`).
 
-    :raises ScimError: 404, 409 ``uniqueness``, 400 ``invalidValue``, 412.
+def bump(session: Session, tenant_id: str, group_ids: Sequence[str], at: datetime) -> None:
+    """New versions for groups whose members changed."""
+    for chunk in chunks(sorted(group_ids)):
+        session.execute(
+            update(ScimGroup)
+            .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(chunk))
+            .values(version=ScimGroup.version + 1, last_modified=at)
+        )
+
+
+def delete_group(session: Session, tenant_id: str, record: GroupRecord) -> list[str]:
+    """Delete a locked group and its memberships (RFC 7644 §3.6).
+
+    :returns: the ids of the users who were members, sorted.
     """
-    now = now or utcnow()
-    group = get_group(session, tenant_id, group_id)
-    check_version(RESOURCE_TYPE, group, expected_version)
-    columns, doc, member_ids = _group_columns(attributes)
-    if columns["display_name_ci"] != group.display_name_ci:
-        _check_name_free(session, tenant_id, columns, group.id)
-    changed: list[str] = []
-    if not keep_members:
-        changed = replace_members(session, tenant_id, group_id, member_ids, now=now)
-    if doc != group.doc or any(getattr(group, k) != v for k, v in columns.items()):
-        for key, value in columns.items():
-            setattr(group, key, value)
-        group.doc = doc
-        if not changed:  # replace_members already bumped the version
-            group.version += 1
-        group.last_modified = now
-        _flush(session, columns["display_name"])
-    return GroupChange(group, changed)
-
-
-def delete_group(session: Session, tenant_id: str, group_id: str) -> list[str]:
-    """Delete a group and its memberships (RFC 7644 §3.6).
-
-    :returns: the ids of the users who were members.
-    :raises ScimError: 404 when missing.
-    """
-    group = get_group(session, tenant_id, group_id)
-    removed = session.scalars(
-        delete(GroupMember)
-        .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id == group_id)
-        .returning(GroupMember.user_id)
-    ).all()
-    session.delete(group)
-    session.flush()
+    removed = (
+        session.execute(
+            delete(GroupMember)
+            .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id == record.id)
+            .returning(GroupMember.user_id)
+        )
+        .scalars()
+        .all()
+    )
+    session.execute(
+        delete(ScimGroup).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == record.id)
+    )
     return sorted(removed)
 
 
-def _require_group(session: Session, tenant_id: str, group_id: str) -> None:
-    found = session.scalar(
-        select(ScimGroup.id).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
-    )
-    if found is None:
-        raise not_found(RESOURCE_TYPE, group_id)
+def add_members(
+    session: Session, tenant_id: str, group_id: str, members: Mapping[str, str | None]
+) -> list[str]:
+    """Add users (id -> the ``display`` the client sent, or None) to a group;
+    present ones are ignored.
+
+    :returns: the ids of users who were not members before, sorted.
+    :raises ScimError: 400 ``invalidValue`` when an id is not a user of this
+        tenant (the caller's transaction must roll back: others may be in).
+    """
+    if not members:
+        return []
+    insert_for = dialect_insert(session)
+    by_display: dict[str | None, list[str]] = {}
+    for user_id, display in members.items():
+        by_display.setdefault(display, []).append(user_id)
+    added: list[str] = []
+    for display, user_ids in by_display.items():
+        for chunk in chunks(user_ids):
+            users = select(
+                literal(tenant_id), literal(group_id), ScimUser.id, literal(display)
+            ).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(chunk))
+            added += (
+                session.execute(
+                    insert_for(GroupMember)
+                    .from_select(["tenant_id", "group_id", "user_id", "display"], users)
+                    .on_conflict_do_nothing()
+                    .returning(GroupMember.user_id)
+                )
+                .scalars()
+                .all()
+            )
+    if len(added) < len(members):
+        _require_users(session, tenant_id, [u for u in members if u not in set(added)])
+    return sorted(added)
 
 
 def _require_users(session: Session, tenant_id: str, user_ids: Sequence[str]) -> None:
     """Every id is a user of this tenant, else 400 invalidValue (RFC 7644 §3.12)."""
     found: set[str] = set()
-    for chunk in _chunks(user_ids):
+    for chunk in chunks(user_ids):
         found.update(
-            session.scalars(
+            session.execute(
                 select(ScimUser.id).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(chunk))
-            )
+            ).scalars()
         )
     missing = [user_id for user_id in user_ids if user_id not in found]
     if missing:
@@ -258,157 +203,55 @@ def _require_users(session: Session, tenant_id: str, user_ids: Sequence[str]) ->
         )
 
 
-def _bump(session: Session, tenant_id: str, group_id: str, now: datetime) -> None:
-    session.execute(
-        update(ScimGroup)
-        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
-        .values(version=ScimGroup.version + 1, last_modified=now)
-    )
-
-
-def _insert(session: Session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
-def _insert_members(
-    session: Session, tenant_id: str, group_id: str, members: Mapping[str, str | None]
-) -> list[str]:
-    user_ids = list(members)
-    if not user_ids:
-        return []
-    _require_users(session, tenant_id, user_ids)
-    insert = _insert(session)
-    added: list[str] = []
-    for chunk in _chunks(user_ids):
-        rows = [
-            {"tenant_id": tenant_id, "group_id": group_id, "user_id": u, "display": members[u]}
-            for u in chunk
-        ]
-        statement = (
-            insert(GroupMember).values(rows).on_conflict_do_nothing().returning(GroupMember.user_id)
-        )
-        try:
-            added.extend(session.scalars(statement).all())
-        except IntegrityError as exc:
-            # A user deleted by a concurrent request after _require_users saw it.
-            raise ScimError(
-                400, "members must be users of this tenant (one was just deleted)", "invalidValue"
-            ) from exc
-    return sorted(added)
-
-
-def add_members(
-    session: Session,
-    tenant_id: str,
-    group_id: str,
-    user_ids: Iterable[str] | Mapping[str, str | None],
-    *,
-    now: datetime | None = None,
-) -> list[str]:
-    """Add users to a group (PATCH add ``members``); present ones are ignored.
-    ``user_ids`` may map each id to the member ``display`` the client sent.
-
-    :returns: the ids of users who were not members before (sorted).
-    :raises ScimError: 404 for an unknown group; 400 ``invalidValue`` when an
-        id is not a user of this tenant (nothing is added then).
-    """
-    members = _displays(user_ids)
-    _require_group(session, tenant_id, group_id)
-    added = _insert_members(session, tenant_id, group_id, members)
-    if added:
-        _bump(session, tenant_id, group_id, now or utcnow())
-    return added
-
-
 def remove_members(
-    session: Session,
-    tenant_id: str,
-    group_id: str,
-    user_ids: Iterable[str],
-    *,
-    now: datetime | None = None,
+    session: Session, tenant_id: str, group_id: str, user_ids: Sequence[str] | None
 ) -> list[str]:
-    """Remove users from a group (PATCH remove ``members[value eq "id"]``);
-    ids that are not members are ignored.
+    """Remove these users (None: every member) from a group; others are ignored.
 
-    :returns: the ids of users who were members (sorted).
-    :raises ScimError: 404 for an unknown group.
+    :returns: the ids of users who were members, sorted.
     """
-    ids = _unique(user_ids)
-    _require_group(session, tenant_id, group_id)
-    removed: list[str] = []
-    for chunk in _chunks(ids):
-        removed.extend(
-            session.scalars(
-                delete(GroupMember)
-                .where(
-                    GroupMember.tenant_id == tenant_id,
-                    GroupMember.group_id == group_id,
-                    GroupMember.user_id.in_(chunk),
-                )
-                .returning(GroupMember.user_id)
-            ).all()
+    condition = [GroupMember.tenant_id == tenant_id, GroupMember.group_id == group_id]
+    if user_ids is None:
+        return sorted(
+            session.execute(delete(GroupMember).where(*condition).returning(GroupMember.user_id))
+            .scalars()
+            .all()
         )
-    if removed:
-        _bump(session, tenant_id, group_id, now or utcnow())
+    removed: list[str] = []
+    for chunk in chunks(list(dict.fromkeys(user_ids))):
+        removed += (
+            session.execute(
+                delete(GroupMember)
+                .where(*condition, GroupMember.user_id.in_(chunk))
+                .returning(GroupMember.user_id)
+            )
+            .scalars()
+            .all()
+        )
     return sorted(removed)
 
 
 def replace_members(
-    session: Session,
-    tenant_id: str,
-    group_id: str,
-    user_ids: Iterable[str] | Mapping[str, str | None],
-    *,
-    now: datetime | None = None,
+    session: Session, tenant_id: str, group_id: str, members: Mapping[str, str | None]
 ) -> list[str]:
-    """Make the members exactly ``user_ids`` (PATCH replace ``members``, PUT).
+    """Make the members exactly ``members`` (PATCH replace ``members``, PUT).
+    Reads the member ids (one column) to write only the difference.
 
-    A full replacement has to compare with the current members, so this one
-    reads the member ids (one column); it writes only the difference.
-
-    :returns: the ids of users added or removed (sorted).
-    :raises ScimError: 404; 400 ``invalidValue`` as :func:`add_members`.
+    :returns: the ids of users added or removed, sorted.
+    :raises ScimError: 400 ``invalidValue`` as :func:`add_members`.
     """
-    wanted = _displays(user_ids)
-    _require_group(session, tenant_id, group_id)
-    _require_users(session, tenant_id, list(wanted))
     current = set(
-        session.scalars(
+        session.execute(
             select(GroupMember.user_id).where(
                 GroupMember.tenant_id == tenant_id, GroupMember.group_id == group_id
             )
-        )
+        ).scalars()
     )
-    gone = sorted(current - set(wanted))
-    for chunk in _chunks(gone):
-        session.execute(
-            delete(GroupMember).where(
-                GroupMember.tenant_id == tenant_id,
-                GroupMember.group_id == group_id,
-                GroupMember.user_id.in_(chunk),
-            )
-        )
-    new = {u: display for u, display in wanted.items() if u not in current}
-    added = _insert_members(session, tenant_id, group_id, new)
-    changed = sorted(set(gone) | set(added))
-    if changed:
-        _bump(session, tenant_id, group_id, now or utcnow())
-    return changed
-
-
-def is_member(session: Session, tenant_id: str, group_id: str, user_id: str) -> bool:
-    """One primary-key lookup."""
-    return (
-        session.scalar(
-            select(GroupMember.user_id).where(
-                GroupMember.tenant_id == tenant_id,
-                GroupMember.group_id == group_id,
-                GroupMember.user_id == user_id,
-            )
-        )
-        is not None
-    )
+    gone = sorted(current - set(members))
+    removed = remove_members(session, tenant_id, group_id, gone) if gone else []
+    new = {u: display for u, display in members.items() if u not in current}
+    added = add_members(session, tenant_id, group_id, new)
+    return sorted({*removed, *added})
 
 
 def members_of(
@@ -442,35 +285,32 @@ def members_of(
     return result
 
 
-def list_members(session: Session, tenant_id: str, group_id: str) -> list[dict[str, Any]]:
-    """A group's ``members`` attribute; 404 ScimError for an unknown group."""
-    _require_group(session, tenant_id, group_id)
-    return members_of(session, tenant_id, [group_id])[group_id]
+def memberships(
+    session: Session, tenant_id: str, user_ids: Sequence[str]
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Each user's groups as (displayName, externalId): what plan rules look at."""
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for chunk in chunks(list(user_ids)):
+        rows = session.execute(
+            select(GroupMember.user_id, ScimGroup.display_name, ScimGroup.external_id)
+            .join(
+                ScimGroup,
+                (ScimGroup.tenant_id == GroupMember.tenant_id)
+                & (ScimGroup.id == GroupMember.group_id),
+            )
+            .where(GroupMember.tenant_id == tenant_id, GroupMember.user_id.in_(chunk))
+        )
+        for user_id, name, external_id in rows:
+            found.setdefault(user_id, []).append((name, external_id))
+    return found
 
 
-def list_groups(
-    session: Session, tenant_id: str, request: ListRequest, *, max_count: int = 1000
-) -> Page[ScimGroup]:
-    """GET /Groups with filter, sort and pagination in SQL (RFC 7644 §3.4.2,
-    RFC 9865). Rows only: fetch members with :func:`members_of` unless the
-    request excludes them."""
-    return run_list(session, tenant_id, GROUPS, request, max_count=max_count)
-
-
-def group_to_resource(
-    group: ScimGroup,
-    *,
-    base_url: str | None = None,
-    members: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The SCIM JSON of a group. ``members`` None leaves the attribute out
-    (``excludedAttributes=members``: nothing reads group_member then)."""
-    resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": group.id}
-    if group.external_id is not None:
-        resource["externalId"] = group.external_id
-    resource["displayName"] = group.display_name
-    resource.update(group.doc)
-    if members is not None:
-        resource["members"] = members
-    resource["meta"] = meta(RESOURCE_TYPE, group, base_url, ENDPOINT)
-    return resource
+def member_ids(session: Session, tenant_id: str, group_id: str) -> list[str]:
+    """A group's member ids (a rename or delete recomputes them)."""
+    return list(
+        session.execute(
+            select(GroupMember.user_id).where(
+                GroupMember.tenant_id == tenant_id, GroupMember.group_id == group_id
+            )
+        ).scalars()
+    )

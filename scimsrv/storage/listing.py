@@ -1,29 +1,20 @@
 """Listing resources: filter, sort, and paginate by index (RFC 7644 §3.4.2.4)
-or by cursor (RFC 9865), all in the database.
-
-A cursor is opaque to clients: base64url JSON of the sort attribute and
-order, the last row's sort key and id. The next page is a keyset seek
-``(key, id) > (last key, last id)`` with LIMIT, never an OFFSET scan.
-"""
+or by cursor (RFC 9865, :mod:`scimsrv.storage.cursors`), all in the database."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, inspect, or_, select
+from scim2_models import SearchRequest
+from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import Session
 
 from scimsrv.scim.errors import ScimError
+from scimsrv.storage.cursors import after, decode_cursor, encode_cursor
 from scimsrv.storage.filters import (
-    DATETIME,
     ResourceSpec,
-    SortKey,
     filter_clause,
     prepare_connection,
     sort_key,
@@ -32,7 +23,6 @@ from scimsrv.storage.filters import (
 Row = TypeVar("Row")
 
 DEFAULT_MAX_COUNT = 1000
-INVALID_CURSOR = "invalidCursor"
 
 
 @dataclass(frozen=True)
@@ -52,6 +42,18 @@ class ListRequest:
     count: int | None = None
     cursor: str | None = None
 
+    @classmethod
+    def of(cls, search: SearchRequest, count: int) -> ListRequest:
+        """The request a parsed SCIM SearchRequest makes, ``count`` rows at most."""
+        return cls(
+            filter=None if search.filter is None else str(search.filter),
+            sort_by=None if search.sort_by is None else str(search.sort_by),
+            sort_order=None if search.sort_order is None else search.sort_order.value,
+            start_index=search.start_index,
+            count=count,
+            cursor=search.cursor,
+        )
+
 
 @dataclass(frozen=True)
 class Page(Generic[Row]):
@@ -64,51 +66,6 @@ class Page(Generic[Row]):
     start_index: int
     items_per_page: int
     next_cursor: str | None = None
-
-
-def encode_cursor(key: SortKey, value: Any, row_id: str) -> str:
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    payload = {"s": key.attribute, "o": "d" if key.descending else "a", "k": value, "i": row_id}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(key: SortKey, cursor: str) -> tuple[Any, str]:
-    """The (sort key value, id) a cursor continues after.
-
-    :raises ScimError: 400 ``invalidCursor`` (RFC 9865 §2.3) when the cursor
-        is not one of ours or was issued for another sortBy/sortOrder.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-        attribute, order, value, row_id = payload["s"], payload["o"], payload["k"], payload["i"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ScimError(400, "the cursor is not valid", INVALID_CURSOR) from exc
-    if attribute != key.attribute or order != ("d" if key.descending else "a"):
-        raise ScimError(
-            400, "the cursor was issued for another sortBy or sortOrder", INVALID_CURSOR
-        )
-    if not isinstance(row_id, str):
-        raise ScimError(400, "the cursor is not valid", INVALID_CURSOR)
-    if value is not None and key.kind == DATETIME:
-        try:
-            value = datetime.fromisoformat(value)
-        except (TypeError, ValueError) as exc:
-            raise ScimError(400, "the cursor is not valid", INVALID_CURSOR) from exc
-    return value, row_id
-
-
-def _after(key: SortKey, id_column, value: Any, row_id: str) -> ColumnElement[bool]:
-    """Rows strictly after (value, row_id) in the order :func:`run_list` uses."""
-    if not key.attribute:
-        return id_column > row_id
-    expr = key.expr
-    if value is None:
-        return and_(expr.is_(None), id_column > row_id)
-    beyond = expr < value if key.descending else expr > value
-    return or_(expr.is_(None), beyond, and_(expr == value, id_column > row_id))
 
 
 @cache
@@ -133,8 +90,6 @@ def run_list(
     """
     dialect = session.get_bind().dialect.name
     prepare_connection(session)
-    # Rows are read past the ORM session: let it write what it holds first.
-    session.flush()
     connection = session.connection()
     table = spec.table
     columns = _columns(table)
@@ -166,9 +121,10 @@ def run_list(
         seek = list(where)
         if request.cursor:
             value, row_id = decode_cursor(key, request.cursor)
-            seek.append(_after(key, table.id, value, row_id))
+            seek.append(after(key, table.id, value, row_id))
         sort_value = key.expr.label("_sort_value")
-        query = select(*columns, sort_value).where(*seek).order_by(*order).limit(count + 1)
+        query = select(*columns, sort_value).where(*seek)
+        query = query.order_by(*order).limit(count + 1)
         fetched = connection.execute(query).all() if count else []
         rows = fetched[:count]
         next_cursor = None

@@ -79,8 +79,9 @@ class ScimUser(Base):
 
 
 class ScimGroup(Base):
-    """A SCIM Group (RFC 7643 §4.2); ``display_name_ci`` keeps names unique
-    per tenant case-insensitively and serves Entra's ``displayName eq``."""
+    """A SCIM Group (RFC 7643 §4.2); ``display_name_ci`` (casefolded) serves
+    Entra's ``displayName eq``. Names need not be unique (RFC 7643 §4.2
+    advertises uniqueness ``none``)."""
 
     __tablename__ = "scim_group"
 
@@ -98,7 +99,8 @@ class ScimGroup(Base):
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "scim_group_id"),
-        UniqueConstraint("tenant_id", "display_name_ci"),
+        # Not unique: Entra ID lets two groups share a displayName.
+        Index("ix_scim_group_tenant_display_name_ci", "tenant_id", "display_name_ci"),
         Index("ix_scim_group_tenant_external_id", "tenant_id", "external_id"),
         Index("ix_scim_group_tenant_created", "tenant_id", "created"),
         Index("ix_scim_group_tenant_last_modified", "tenant_id", "last_modified"),

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
 from licensing_core.license_status import LicenseStatus, ModuleStatus, license_status
 from licensing_core.periods import Period, period_containing, previous_period
 from licensing_core.tables import SITE_LICENSE, SYSTEM_LICENSE, USER_LICENSE
 from licensing_core.tenants import get_tenant
 from licensing_core.usage import UsageReport, usage_report
+from scimsrv.http.auth import run
 
 LICENSE_TYPES = {SYSTEM_LICENSE: "System", SITE_LICENSE: "Site", USER_LICENSE: "User"}
 # One colour per base plan, in catalog order (Sales, Service, Marketing; Essentials, Premium).
@@ -38,14 +40,15 @@ class LicensePage:
     current: Period
 
 
-def gather(session: Session, tenant_id: str, at: datetime) -> LicensePage:
-    """Status at ``at`` and usage over the previous and current billing period up to ``at``."""
+def gather(tx) -> LicensePage:
+    """Status now and usage over the previous and current billing period up to now."""
+    session, tenant_id, at = tx.session, tx.tenant_id, tx.at
     tenant = get_tenant(session, tenant_id)
     current = period_containing(at, tenant.billing_period, tenant.contract_start)
     previous = previous_period(current, tenant.billing_period, tenant.contract_start)
     span = Period(f"{previous.label} and {current.label}", previous.start, current.end)
     return LicensePage(
-        status=license_status(session, tenant_id, at),
+        status=license_status(session, tenant_id, at, tx.keyring),
         usage=usage_report(session, tenant_id, span, as_of=at),
         current=current,
     )
@@ -66,9 +69,9 @@ def render(page: LicensePage) -> str:
     )
 
 
-def license_page_html(session: Session, tenant_id: str, at: datetime) -> str:
-    """The tenant's Licenses page as of ``at``; UnknownTenant if there is none."""
-    return render(gather(session, tenant_id, at))
+async def license_page(request: Request) -> Response:
+    """``GET /admin/v1/tenants/{tenant}/license``: the Licenses page (HTML)."""
+    return HTMLResponse(render(await run(request, gather, write=False)))
 
 
 # --------------------------------------------------------------------------- parts

@@ -1,134 +1,83 @@
-"""The /Users endpoints (RFC 7644 §3.3-§3.6): each write is one transaction.
-
-The ``create``/``replace``/``patch``/``delete`` functions take a session and
-a parsed body, so ``/Bulk`` runs exactly the same rules as the endpoints.
-"""
+"""The /Users endpoints (RFC 7644 §3.3-§3.6): each request is one use case of
+:mod:`scimsrv.services.users`, run in a worker thread in one transaction."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException
-from sqlalchemy.orm import Session
+from scim2_models import Context
 from starlette.requests import Request
 from starlette.responses import Response
 
-from licensing_core.db import Database
-from scimsrv.http.bodies import read_json
-from scimsrv.http.scim import endpoints
-from scimsrv.http.scim.rendering import (
-    check_if_match,
-    not_modified,
-    resource_response,
-)
-from scimsrv.http.scim.search import list_answer, query_users
-from scimsrv.scim.errors import ScimError
-from scimsrv.scim.parsing import scim_error
-from scimsrv.scim.patch import apply_patch, parse_patch
+from scimsrv.http.auth import run
+from scimsrv.http.bodies import parse_json, read_body
+from scimsrv.http.scim.rendering import not_modified, resource_response
+from scimsrv.scim.parsing import parse_resource
+from scimsrv.scim.patch import parse_patch
 from scimsrv.scim.schemas import UserResource
-from scimsrv.scim.search import (
-    response_parameters,
-    search_from_body,
-    search_from_query,
-)
-from scimsrv.services.resources import UserStore, write_transaction
+from scimsrv.scim.search import excludes, response_parameters
+from scimsrv.services import users
 
 ENDPOINT = "Users"
+MODEL = UserResource
 
 
-def _found(store: UserStore, user_id: str) -> Any:
-    user = store.get(user_id, lock=True)
-    if user is None:
-        raise ScimError(404, f"User {user_id} not found")
-    return user
+async def create_user(request: Request) -> Response:
+    raw = await read_body(request)
+
+    def work(tx):
+        params = response_parameters(request.query_params, MODEL)
+        resource = parse_resource(parse_json(raw), MODEL, Context.RESOURCE_CREATION_REQUEST)
+        return params, users.create_user(tx, resource)
+
+    params, view = await run(request, work, write=True)
+    return resource_response(
+        request, view, ENDPOINT, MODEL, params, Context.RESOURCE_CREATION_RESPONSE, status=201
+    )
 
 
-def create(session: Session, tenant_id: str, user: Any) -> Any:
-    """RFC 7644 §3.3: a new user (and its CRM associate); 409 on a taken userName."""
-    return UserStore(session, tenant_id).create(user)
-
-
-def replace(
-    session: Session, tenant_id: str, user_id: str, wanted: Any, if_match: str | None
-) -> Any:
-    """RFC 7644 §3.5.1: read-only attributes keep their values, immutable ones must match."""
-    store = UserStore(session, tenant_id)
-    current = _found(store, user_id)
-    check_if_match(if_match, current)
-    try:
-        changed = wanted.replace(current)
-    except (ValidationError, SCIMException) as exc:
-        raise scim_error(exc) from exc
-    if not changed:
-        return current
-    return store.replace(user_id, wanted)
-
-
-def patch(
-    session: Session, tenant_id: str, user_id: str, operations: PatchOp, if_match: str | None
-) -> Any:
-    """RFC 7644 §3.5.2: every operation applies, or none does."""
-    store = UserStore(session, tenant_id)
-    user = _found(store, user_id)
-    check_if_match(if_match, user)
-    if not apply_patch(operations, user):
-        return user
-    return store.replace(user_id, user)
-
-
-def delete(session: Session, tenant_id: str, user_id: str, if_match: str | None) -> None:
-    store = UserStore(session, tenant_id)
-    check_if_match(if_match, _found(store, user_id))
-    store.delete(user_id)
-
-
-def _db(request: Request) -> Database:
-    return request.app.state.db
-
-
-def _tenant(request: Request) -> str:
-    return request.state.tenant_id
-
-
-async def get_endpoint(request: Request) -> Response:
-    params = response_parameters(request, UserResource)
+async def get_user(request: Request) -> Response:
     user_id = request.path_params["id"]
-    with _db(request).read() as session:
-        user = UserStore(session, _tenant(request)).read(user_id)
-    if user is None:
-        raise ScimError(404, f"User {user_id} not found")
-    return not_modified(request, user) or resource_response(
-        request, user, ENDPOINT, params, Context.RESOURCE_QUERY_RESPONSE
+
+    def work(tx):
+        params = response_parameters(request.query_params, MODEL)
+        return params, users.get_user(tx, user_id, groups=not excludes(params, "groups"))
+
+    params, view = await run(request, work, write=False)
+    return not_modified(request, view.version) or resource_response(
+        request, view, ENDPOINT, MODEL, params, Context.RESOURCE_QUERY_RESPONSE
     )
 
 
-async def patch_endpoint(request: Request) -> Response:
-    params = response_parameters(request, UserResource)
-    operations = parse_patch(await read_json(request), UserResource)
-    with write_transaction(request, f"{request.method} /Users") as session:
-        user = patch(
-            session,
-            _tenant(request),
-            request.path_params["id"],
-            operations,
-            request.headers.get("if-match"),
-        )
-    return resource_response(request, user, ENDPOINT, params, Context.RESOURCE_PATCH_RESPONSE)
+async def replace_user(request: Request) -> Response:
+    raw = await read_body(request)
+    user_id, if_match = request.path_params["id"], request.headers.get("if-match")
 
+    def work(tx):
+        params = response_parameters(request.query_params, MODEL)
+        wanted = parse_resource(parse_json(raw), MODEL, Context.RESOURCE_REPLACEMENT_REQUEST)
+        return params, users.replace_user(tx, user_id, wanted, if_match)
 
-async def list_endpoint(request: Request) -> Response:
-    """RFC 7644 §3.4.2: no match is a 200 with an empty list, never a 404."""
-    return list_answer(request, search_from_query(request, UserResource), query_users, ENDPOINT)
-
-
-async def search_endpoint(request: Request) -> Response:
-    """RFC 7644 §3.4.3: POST /Users/.search."""
-    return list_answer(
-        request, search_from_body(await read_json(request), UserResource), query_users, ENDPOINT
+    params, view = await run(request, work, write=True)
+    return resource_response(
+        request, view, ENDPOINT, MODEL, params, Context.RESOURCE_REPLACEMENT_RESPONSE
     )
 
 
-create_endpoint = endpoints.create_endpoint(UserResource, ENDPOINT, create)
-replace_endpoint = endpoints.replace_endpoint(UserResource, ENDPOINT, replace)
-delete_endpoint = endpoints.delete_endpoint(ENDPOINT, delete)
+async def patch_user(request: Request) -> Response:
+    raw = await read_body(request)
+    user_id, if_match = request.path_params["id"], request.headers.get("if-match")
+
+    def work(tx):
+        params = response_parameters(request.query_params, MODEL)
+        patch = parse_patch(parse_json(raw), MODEL)
+        return params, users.patch_user(tx, user_id, patch, if_match)
+
+    params, view = await run(request, work, write=True)
+    return resource_response(
+        request, view, ENDPOINT, MODEL, params, Context.RESOURCE_PATCH_RESPONSE
+    )
+
+
+async def delete_user(request: Request) -> Response:
+    user_id, if_match = request.path_params["id"], request.headers.get("if-match")
+    await run(request, lambda tx: users.delete_user(tx, user_id, if_match), write=True)
+    return Response(status_code=204)

@@ -1,0 +1,188 @@
+"""A tenant's license catalog for one transaction: every user license with its
+seats, what each plan requires, and whether the set is read-only.
+
+Read in one query (the modulelicense rows joined with their owner) under the
+tenant's plan lock (:func:`licensing_core.tenants.lock_plans`), so the seat
+counters it holds are exact for the rest of the transaction: only plan-lock
+holders change them. Every row is verified against the trusted keys before
+use; a row that fails is listed with the reason and never granted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from licensing_core.errors import (
+    InvalidSetInfo,
+    LicenseExpired,
+    LicenseInvalid,
+    LicensingError,
+    UnknownModule,
+)
+from licensing_core.license_status import stop_date
+from licensing_core.plans import Plan
+from licensing_core.setinfo import parse_set_info
+from licensing_core.signing import KeyRing
+from licensing_core.tables import USER_LICENSE, USER_PLAN_FLAG, ModuleLicense, ModuleOwner
+from licensing_core.verification import (
+    MODULE_COLUMNS,
+    OWNER_COLUMNS,
+    TenantVerification,
+    verify_rows,
+)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One user-license row as assignment sees it."""
+
+    id: int
+    name: str
+    is_plan: bool
+    license_number: int
+    unrestricted: bool
+    extra_info: str
+    in_use: int
+    sort_order: int = 0
+    # Why the row does not work ("" when its signatures hold).
+    invalid: str = ""
+
+    @property
+    def free(self) -> int | None:
+        """Seats left, or None when unrestricted."""
+        return None if self.unrestricted else self.license_number - self.in_use
+
+
+@dataclass
+class LicenseCatalog:
+    """A tenant's user licenses, what each plan requires, and the set's stop date."""
+
+    modules: list[Module]
+    verification: TenantVerification | None = None
+    # After this moment licenses are read-only: no grant, releases only.
+    stop: datetime | None = None
+    by_name: dict[str, Module] = field(init=False)
+    by_id: dict[int, Module] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # With several owners or versions of one module name, the first row wins.
+        self.by_name = {}
+        for module in self.modules:
+            self.by_name.setdefault(module.name, module)
+        self.by_id = {module.id: module for module in self.modules}
+
+    def read_only(self, at: datetime) -> LicenseExpired | None:
+        """The error a grant at ``at`` meets, or None while grants are allowed."""
+        return LicenseExpired(self.stop) if self.stop is not None and at > self.stop else None
+
+    def required(self, plan: Plan) -> list[Module]:
+        """The plan's module and the modules its ``set=`` implies.
+
+        :raises UnknownModule: the set lacks one of them.
+        :raises InvalidSetInfo: the plan row's ``set=`` is malformed.
+        :raises LicenseInvalid: one of them fails its signature.
+        """
+        plan_module = self.by_name.get(plan.module_name)
+        if plan_module is not None and plan_module.invalid:
+            raise LicenseInvalid(plan_module.name, plan_module.invalid)
+        if plan_module is None or not plan_module.is_plan:
+            raise UnknownModule(plan.module_name)
+        names = parse_set_info(plan_module.extra_info)
+        missing = [name for name in names if name not in self.by_name]
+        if missing:
+            raise UnknownModule(missing[0])
+        required = [plan_module, *(self.by_name[name] for name in names)]
+        for module in required:
+            if module.invalid:
+                raise LicenseInvalid(module.name, module.invalid)
+        return required
+
+    def try_required(self, plan: Plan) -> list[Module] | None:
+        """:meth:`required`, or None when the plan cannot be granted at all."""
+        try:
+            return self.required(plan)
+        except (UnknownModule, InvalidSetInfo, LicenseInvalid):
+            return None
+
+    def modules_of(self, plans: Iterable[Plan]) -> set[int]:
+        """Ids of every module the grantable ones of ``plans`` require."""
+        return {m.id for plan in plans for m in self.try_required(plan) or ()}
+
+    def refusal(self, plan: Plan) -> LicensingError | None:
+        """Why ``plan`` can never be granted from this set (seats aside), or None."""
+        try:
+            self.required(plan)
+        except LicensingError as exc:
+            return exc
+        return None
+
+
+_OWNER = [getattr(ModuleOwner, c).label(f"o_{c}") for c in OWNER_COLUMNS]
+_MODULE = [getattr(ModuleLicense, c).label(c) for c in (*MODULE_COLUMNS, "in_use")]
+# Built once: every recompute runs it. Owners without rows still come back (outer join).
+_ROWS = (
+    select(*_OWNER, *_MODULE)
+    .select_from(ModuleOwner)
+    .outerjoin(
+        ModuleLicense,
+        (ModuleLicense.tenant_id == ModuleOwner.tenant_id)
+        & (ModuleLicense.module_owner_id == ModuleOwner.id),
+    )
+    .order_by(ModuleOwner.id, ModuleLicense.id)
+)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    id: int
+    owner_name: str
+    owner_description: str
+    company_name: str
+    serial_number: str
+    extra_flags: int
+    extra_info: str
+    expiration: datetime | None
+    grace_to: datetime | None
+    maintenance_to: datetime | None
+    admin_warning_date: datetime | None
+    next_check_date: datetime | None
+    signature: str
+
+
+def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseCatalog:
+    """The tenant's catalog, verified; call it holding the plan lock."""
+    rows = session.connection().execute(_ROWS.where(ModuleOwner.tenant_id == tenant_id)).all()
+    owners: dict[int, _Owner] = {}
+    modules = []
+    for row in rows:
+        owner_id = row.o_id
+        if owner_id not in owners:
+            owners[owner_id] = _Owner(*(getattr(row, f"o_{c}") for c in OWNER_COLUMNS))
+        if row.id is not None:
+            modules.append(row)
+    verification = verify_rows(list(owners.values()), modules, keyring)
+    stops = [stop for stop in map(stop_date, owners.values()) if stop is not None]
+    return LicenseCatalog(
+        [
+            Module(
+                id=row.id,
+                name=row.module_name,
+                is_plan=bool(row.extra_flags & USER_PLAN_FLAG),
+                license_number=row.license_number,
+                unrestricted=row.unrestricted,
+                extra_info=row.extra_info,
+                in_use=row.in_use,
+                sort_order=row.sort_order,
+                invalid=verification.row_problems.get(row.id, ""),
+            )
+            for row in modules
+            if row.license_type == USER_LICENSE
+        ],
+        verification,
+        min(stops) if stops else None,
+    )

@@ -1,0 +1,118 @@
+"""``/admin/v1/tenants/{tenant}/rules``: a tenant's group-to-plan rules.
+
+Every edit answers the rules after it and its preview (which users change
+plan, seats per module); ``?dryRun=true`` answers the same and changes
+nothing. Without it the edit, the recompute of every user and the answer's
+preview commit together.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from scimsrv.http.admin.views import preview_view, rule_view
+from scimsrv.http.auth import run
+from scimsrv.http.bodies import parse_json, read_body
+from scimsrv.scim.errors import ScimError
+from scimsrv.services import rules
+
+
+def _dry_run(request: Request) -> bool:
+    return request.query_params.get("dryRun", "").lower() in ("1", "true", "yes")
+
+
+async def _edit(request: Request, edit_for, status: int = 200) -> Response:
+    """Run the edit ``edit_for(body)`` makes; answer rules, touched rule, preview."""
+    raw = await read_body(request) if request.method in ("POST", "PATCH") else b""
+    dry_run = _dry_run(request)
+
+    def work(tx):
+        edit = edit_for(parse_json(raw) if raw else None)
+        return rules.edit_rules(tx, edit, apply=not dry_run)
+
+    result = await run(request, work, write=True, dry_run=dry_run)
+    body = {
+        "dryRun": dry_run,
+        "rules": [rule_view(rule) for rule in result.rules],
+        "preview": preview_view(result.preview),
+    }
+    if result.rule is not None:
+        body["rule"] = rule_view(result.rule)
+    return JSONResponse(body, status_code=200 if dry_run else status)
+
+
+async def list_rules(request: Request) -> Response:
+    found = await run(request, rules.list_rules, write=False)
+    return JSONResponse({"rules": [rule_view(rule) for rule in found]})
+
+
+def _new_rule(body) -> rules.Edit:
+    if not isinstance(body, dict):
+        raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
+    fields = {
+        "scope": body.get("scope", ""),
+        "plans": body.get("plans", ""),
+        "mode": body.get("mode", "always"),
+        "target": body.get("target", ""),
+        "target_by": body.get("targetBy", "displayName"),
+        "position": body.get("position"),
+        "description": body.get("description", ""),
+    }
+    if not all(isinstance(fields[k], str) for k in ("scope", "plans", "mode", "target")):
+        raise ScimError(400, "scope, plans, mode and target must be strings", "invalidValue")
+    if fields["position"] is not None and (
+        isinstance(fields["position"], bool) or not isinstance(fields["position"], int)
+    ):
+        raise ScimError(400, "position must be an integer", "invalidValue")
+    return rules.add(**fields)
+
+
+async def add_rule(request: Request) -> Response:
+    return await _edit(request, _new_rule, status=201)
+
+
+def _rule_id(request: Request) -> int:
+    raw = request.path_params["rule"]
+    if not raw.isdigit():
+        raise ScimError(404, f"no rule {raw!r}")
+    return int(raw)
+
+
+async def change_rule(request: Request) -> Response:
+    rule_id = _rule_id(request)
+
+    def change(body) -> rules.Edit:
+        if not isinstance(body, dict) or not body or not set(body) <= {"enabled", "position"}:
+            raise ScimError(400, "send {'enabled': bool} and/or {'position': int}", "invalidValue")
+        enabled, position = body.get("enabled"), body.get("position")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ScimError(400, "enabled must be true or false", "invalidValue")
+        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+            raise ScimError(400, "position must be an integer", "invalidValue")
+        edits = []
+        if enabled is not None:
+            edits.append(rules.set_enabled(rule_id, enabled))
+        if position is not None:
+            edits.append(rules.move(rule_id, position))
+
+        def both(tx, rows):
+            touched = None
+            for edit in edits:
+                touched = edit(tx, rows)
+            return touched
+
+        return both
+
+    return await _edit(request, change)
+
+
+async def remove_rule(request: Request) -> Response:
+    rule_id = _rule_id(request)
+    return await _edit(request, lambda _body: rules.remove(rule_id))
+
+
+async def preview_rules(request: Request) -> Response:
+    """What the rules as they stand would change (users not yet recomputed)."""
+    found = await run(request, rules.preview_rules, write=False)
+    return JSONResponse(preview_view(found))

@@ -1,0 +1,140 @@
+"""Run a use case: one database transaction, the caller's token checked inside it,
+aborts retried, lock waits bounded.
+
+Every use case (a SCIM request, one operation of a ``/Bulk``, a rule change,
+a license import, a CLI command) is a function of a :class:`Tx`; the
+:class:`Service` runs it. The token check is the transaction's first
+statement, so a revoked token is refused at once by every worker with no
+cache to invalidate. A transaction PostgreSQL aborts for a deadlock or a
+serialization failure, or whose connection dropped, runs again from the
+start (at most :data:`ATTEMPTS` times, after a jittered pause); a lock or
+connection wait that exceeds ``lock_timeout`` ends as :class:`Busy`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from licensing_core.clock import Clock, utcnow
+from licensing_core.db import Database, Failure, failure_kind
+from licensing_core.signing import KeyRing
+from scimsrv.services import tokens
+from scimsrv.services.errors import Busy, Unauthorized
+from scimsrv.settings import Settings
+from scimsrv.storage.protocol import Storage
+from scimsrv.storage.sql import SqlStorage
+
+T = TypeVar("T")
+log = logging.getLogger("scimsrv")
+
+ATTEMPTS = 5
+BASE_PAUSE = 0.02  # seconds; doubled per attempt, with full jitter
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: the holder of a tenant's token (``owner`` = that tenant), of an
+    operator token (``owner`` None), or the local operator at the command line
+    (``local``: no token, the database itself is the credential)."""
+
+    credential: str | None
+    owner: str | None
+    local: bool = False
+
+    @property
+    def missing(self) -> str:
+        return "missing operator token" if self.owner is None else "missing bearer token"
+
+    @property
+    def invalid(self) -> str:
+        return "invalid operator token" if self.owner is None else "invalid bearer token"
+
+
+LOCAL = Caller(None, None, local=True)
+
+
+@dataclass(frozen=True)
+class Tx:
+    """One use case's transaction: its session (for the licensing core), the
+    tenant it acts on, the moment it stamps on everything it writes, the
+    cause the ledger records, the trusted license keys, and the storage."""
+
+    session: Session
+    tenant_id: str
+    at: datetime
+    cause: str
+    keyring: KeyRing
+    storage: Storage
+
+
+class Service:
+    """Runs use cases against one database (one per process, shared by threads)."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self.settings.keyring()
+
+    def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        caller: Caller,
+        tenant_id: str = "",
+        cause: str = "",
+        write: bool = True,
+        dry_run: bool = False,
+    ) -> T:
+        """``work`` in one transaction (rolled back when ``dry_run``), after
+        checking ``caller``'s token in it.
+
+        :raises Unauthorized: the caller's token does not pass.
+        :raises Busy: a lock wait ran out, or every attempt was aborted.
+        """
+        if not caller.local and not caller.credential:
+            raise Unauthorized(caller.missing)
+        keyring = self.keyring
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self._transaction(write, dry_run) as session:
+                    storage = SqlStorage(session, tenant_id)
+                    if not caller.local and not tokens.authenticate(
+                        storage, caller.owner, caller.credential or ""
+                    ):
+                        raise Unauthorized(caller.invalid)
+                    return work(Tx(session, tenant_id, self.clock(), cause, keyring, storage))
+            except (DBAPIError, PoolTimeout) as exc:
+                kind = failure_kind(exc)
+                if kind is None:
+                    raise
+                if kind is Failure.BUSY or attempt == ATTEMPTS:
+                    log.warning("database busy (%s) on %s: %s", kind.value, cause, exc.__class__)
+                    raise Busy("the database is busy; try again", self.retry_after) from exc
+                log.info("retrying %s after %s (attempt %d)", cause, exc.__class__, attempt)
+                time.sleep(random.uniform(0, BASE_PAUSE * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _transaction(self, write: bool, dry_run: bool):
+        if dry_run:
+            return self.db.dry_run()
+        return self.db.write() if write else self.db.read()
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds a client should wait before trying again (``Retry-After``)."""
+        return max(1, math.ceil(self.settings.lock_timeout))
