@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIMSRV = Path(sys.executable).parent / "scimsrv"
+SCIM_JSON = "application/scim+json"
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -96,3 +99,84 @@ def live_server(env: dict[str, str], workdir: Path, workers: int = 1) -> Iterato
         yield root, log
     finally:
         stop(server)
+
+
+@dataclass
+class LiveTenant:
+    """A tenant on a running server: SCIM and admin clients with its tokens."""
+
+    root: str
+    port: int
+    log: Path
+    tenant: str
+    token: str
+    scim: httpx.Client
+    admin: httpx.Client
+
+    def scim_client(self, **kwargs) -> httpx.Client:
+        """Another SCIM client (its own connections) with the tenant's token."""
+        return scim_client(self.root, self.tenant, self.token, **kwargs)
+
+
+def scim_client(root: str, tenant: str, token: str, **kwargs) -> httpx.Client:
+    """A client of ``tenant``'s SCIM API; httpx options in ``kwargs`` (timeout 60 s)."""
+    return httpx.Client(
+        base_url=f"{root}/t/{tenant}/scim/v2",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON},
+        **{"timeout": 60, **kwargs},
+    )
+
+
+@contextmanager
+def tenant_on(env: dict[str, str], root: str, log: Path, tenant: str) -> Iterator[LiveTenant]:
+    """A new tenant on the server at ``root``, its bearer token and an operator
+    token (made with the CLI, as an operator would), with clients for both APIs."""
+    cli(env, "tenant", "create", tenant)
+    token = cli(env, "token", "issue", tenant)
+    operator = cli(env, "operator", "token", "issue")
+    admin = httpx.Client(
+        base_url=f"{root}/admin/v1/tenants/{tenant}",
+        headers={"Authorization": f"Bearer {operator}"},
+        timeout=60,
+    )
+    port = int(root.rsplit(":", 1)[1])
+    scim = scim_client(root, tenant, token)
+    with scim, admin:
+        yield LiveTenant(root, port, log, tenant, token, scim, admin)
+
+
+@contextmanager
+def live_tenant(
+    env: dict[str, str], workdir: Path, tenant: str, workers: int = 1
+) -> Iterator[LiveTenant]:
+    """``live_server`` with one tenant on it (see :func:`tenant_on`)."""
+    with (
+        live_server(env, workdir, workers=workers) as (root, log),
+        tenant_on(env, root, log, tenant) as live,
+    ):
+        yield live
+
+
+def server_receive_queue(server_port: int, client_port: int) -> int | None:
+    """Bytes the server has not yet read on the loopback connection from
+    ``client_port`` (Linux ``/proc/net/tcp``), or None if there is no such socket."""
+    # The table prints an IPv4 address as the 32-bit word in host byte order.
+    (loopback,) = struct.unpack("=I", socket.inet_aton("127.0.0.1"))
+    local, remote = f"{loopback:08X}:{server_port:04X}", f"{loopback:08X}:{client_port:04X}"
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == local and fields[2] == remote:
+                return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def wait_request_read(server_port: int, client_port: int, limit: float = 10.0) -> None:
+    """Wait (bounded) until the server has read everything sent on the
+    connection from ``client_port``: the request is in the server's hands, not
+    in a socket buffer (call it after the send returned)."""
+    deadline = time.monotonic() + limit
+    while server_receive_queue(server_port, client_port) != 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not read the request within {limit:.0f}s")
+        time.sleep(0.01)
