@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from licensing_core.errors import (
@@ -28,7 +28,14 @@ from licensing_core.license_status import stop_date
 from licensing_core.plans import Plan
 from licensing_core.setinfo import parse_set_info
 from licensing_core.signing import KeyRing
-from licensing_core.tables import USER_LICENSE, USER_PLAN_FLAG, ModuleLicense, ModuleOwner
+from licensing_core.tables import (
+    PENDING,
+    USER_LICENSE,
+    USER_PLAN_FLAG,
+    AssociatePlan,
+    ModuleLicense,
+    ModuleOwner,
+)
 from licensing_core.verification import (
     MODULE_COLUMNS,
     OWNER_COLUMNS,
@@ -66,6 +73,9 @@ class LicenseCatalog:
     verification: TenantVerification | None = None
     # After this moment licenses are read-only: no grant, releases only.
     stop: datetime | None = None
+    # How many associates wait for seats (so a release that frees one knows
+    # whether the queue is worth reading).
+    waiting: int = 0
     by_name: dict[str, Module] = field(init=False)
     by_id: dict[int, Module] = field(init=False)
 
@@ -124,9 +134,15 @@ class LicenseCatalog:
 
 _OWNER = [getattr(ModuleOwner, c).label(f"o_{c}") for c in OWNER_COLUMNS]
 _MODULE = [getattr(ModuleLicense, c).label(c) for c in (*MODULE_COLUMNS, "in_use")]
+_WAITING = (
+    select(func.count())
+    .where(AssociatePlan.tenant_id == ModuleOwner.tenant_id, AssociatePlan.state == PENDING)
+    .scalar_subquery()
+    .label("waiting")
+)
 # Built once: every recompute runs it. Owners without rows still come back (outer join).
 _ROWS = (
-    select(*_OWNER, *_MODULE)
+    select(*_OWNER, *_MODULE, _WAITING)
     .select_from(ModuleOwner)
     .outerjoin(
         ModuleLicense,
@@ -185,4 +201,5 @@ def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseC
         ],
         verification,
         min(stops) if stops else None,
+        rows[0].waiting if rows else 0,
     )

@@ -177,7 +177,8 @@ class PlanBook:
         for item in work.values():
             target = self.catalog.modules_of(item.want)
             freed |= self._release(item, [m for m in item.held if m not in target])
-        if (freed or serve_queue) and self.catalog.read_only(self.at) is None:
+        someone_waits = self.catalog.waiting > 0 or serve_queue
+        if (freed or serve_queue) and someone_waits and self.catalog.read_only(self.at) is None:
             for holding in pending_queue(self.session, self.tenant_id):
                 if holding.associate_id not in work:
                     want = Combination.parse(holding.requested)
