@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import psycopg
@@ -59,6 +59,9 @@ TENANT = "bench"
 # (name, goal as a fraction of the ceiling)
 GOALS = {"lookup": 0.50, "POST /Users": 0.35, "member add": 0.35, "list page": 0.10}
 FLAT = 1.3  # member add: last-50 / first-50 median latency at most this
+
+# One request of a measure: ``request(client, i)`` returns an error, or None.
+Request = Callable[[httpx.AsyncClient, int], Awaitable[str | None]]
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Measure:
 async def drive(
     name: str,
     client: httpx.AsyncClient,
-    request: Callable[[httpx.AsyncClient, int], Awaitable[str | None]],
+    request: Request,
     *,
     workers: int,
     max_requests: int,
@@ -118,7 +121,8 @@ async def drive(
     return measure
 
 
-def _expect(response: httpx.Response, status: int) -> str | None:
+def expect(response: httpx.Response, status: int) -> str | None:
+    """None if ``response`` has ``status``, else an error naming the request."""
     if response.status_code == status:
         return None
     request = response.request
@@ -133,32 +137,40 @@ def free_port() -> int:
 
 @contextmanager
 def serving(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
-    """A server process on 127.0.0.1:port until the block ends; waits for it to answer."""
-    process = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    """A server process on 127.0.0.1:port until the block ends; waits for it to answer.
+
+    Its stderr goes to a temporary file, not a pipe: a pipe nobody reads fills
+    up with log lines and then blocks the server."""
     origin = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(150):  # ~30 s
-            if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {process.stderr.read().decode()[-500:]}")
-            try:
-                urllib.request.urlopen(origin + "/healthz", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (the ceiling has no /healthz)
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{command} did not answer on {origin}")
-        yield origin
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_answering(process, origin, stderr)
+            yield origin
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_answering(process: subprocess.Popen, origin: str, stderr: IO[bytes]) -> None:
+    for _attempt in range(150):  # ~30 s
+        if process.poll() is not None:
+            stderr.seek(0)
+            raise RuntimeError(f"{process.args[0]} exited: {stderr.read().decode()[-500:]}")
+        try:
+            urllib.request.urlopen(origin + "/healthz", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (the ceiling has no /healthz)
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{process.args} did not answer on {origin}")
 
 
 def scimsrv_command(*args: str) -> list[str]:
@@ -173,6 +185,33 @@ def scimsrv_cli(env: dict[str, str], *args: str) -> str:
     if done.returncode:
         raise RuntimeError(f"scimsrv {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout.strip()
+
+
+def scimsrv_env(url: str, port: int) -> dict[str, str]:
+    """The environment of ``scimsrv`` commands on database ``url``, serving on ``port``."""
+    env = {
+        **os.environ,
+        "SCIMSRV_DATABASE_URL": url,
+        "PYTHONPATH": str(REPO),
+        "SCIMSRV_PORT": str(port),
+    }
+    for key in ("SCIMSRV_PUBLIC_URL", "SCIMSRV_WORKERS"):
+        env.pop(key, None)
+    return env
+
+
+def create_tenant(env: dict[str, str], tenant: str = TENANT) -> tuple[str, str]:
+    """Create ``tenant`` with the CLI: (its SCIM base URL, a bearer token)."""
+    base = scimsrv_cli(env, "tenant", "create", tenant)
+    return base, scimsrv_cli(env, "token", "issue", tenant)
+
+
+def keep_alive_client(
+    base_url: str, clients: int, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """An httpx client keeping up to ``clients`` connections alive."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    return httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30)
 
 
 @contextmanager
@@ -216,13 +255,9 @@ class Sizes:
 def run_database(kind: str, args: argparse.Namespace) -> list[Measure]:
     sizes = Sizes(args.users, args.small_group, args.big_group, args.spare)
     with database(kind, args.pg_url) as url:
-        env = {**os.environ, "SCIMSRV_DATABASE_URL": url, "PYTHONPATH": str(REPO)}
-        for key in ("SCIMSRV_PUBLIC_URL", "SCIMSRV_WORKERS"):
-            env.pop(key, None)
         port = free_port()
-        env["SCIMSRV_PORT"] = str(port)
-        base = scimsrv_cli(env, "tenant", "create", TENANT)
-        token = scimsrv_cli(env, "token", "issue", TENANT)
+        env = scimsrv_env(url, port)
+        base, token = create_tenant(env)
         db = Database.from_url(url)
         try:
             total = max(sizes.users, sizes.big_group) + sizes.spare
@@ -236,6 +271,65 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Measure]:
             db.dispose()
 
 
+def lookup_request(total: int) -> Request:
+    """GET /Users?filter=userName eq "..." of a random one of seeded users 0..total-1."""
+
+    async def lookup(c: httpx.AsyncClient, i: int) -> str | None:
+        name = seed.user_body(random.randrange(total))["userName"]
+        response = await c.get("/Users", params={"filter": f'userName eq "{name}"'})
+        error = expect(response, 200)
+        if error is None and response.json()["totalResults"] != 1:
+            error = f"lookup of {name}: totalResults {response.json()['totalResults']}"
+        return error
+
+    return lookup
+
+
+def list_page_request(total: int) -> Request:
+    """GET /Users?startIndex=N&count=100, N random among ``total`` users: a full page."""
+
+    async def list_page(c: httpx.AsyncClient, i: int) -> str | None:
+        start = random.randrange(1, max(2, total - 100))
+        response = await c.get("/Users", params={"startIndex": start, "count": 100})
+        error = expect(response, 200)
+        if error is None and len(response.json()["Resources"]) != min(100, total - start + 1):
+            error = f"page at {start}: {len(response.json()['Resources'])} resources"
+        return error
+
+    return list_page
+
+
+def member_add_request(
+    group_id: str, pool: Iterator[str], exhausted: str = "out of users to add"
+) -> Request:
+    """PATCH /Groups/{group_id} adding the next user of ``pool`` (in no group yet);
+    the error ``exhausted`` once the pool is empty."""
+
+    async def member_add(c: httpx.AsyncClient, i: int) -> str | None:
+        user_id = next(pool, None)
+        if user_id is None:
+            return exhausted
+        operation = {"op": "add", "path": "members", "value": [{"value": user_id}]}
+        body = {"schemas": [PATCH_OP], "Operations": [operation]}
+        return expect(await c.patch(f"/Groups/{group_id}", json=body), 204)
+
+    return member_add
+
+
+def post_user_request(prefix: str, created: list[str] | None = None) -> Request:
+    """POST /Users of a new user ``{prefix}-{i}@example.com``; the new ids go to ``created``."""
+
+    async def post(c: httpx.AsyncClient, i: int) -> str | None:
+        body = {"schemas": [USER], "userName": f"{prefix}-{i}@example.com"}
+        response = await c.post("/Users", json=body)
+        error = expect(response, 201)
+        if error is None and created is not None:
+            created.append(response.json()["id"])
+        return error
+
+    return post
+
+
 async def _measure_scim(
     db: Database,
     base: str,
@@ -245,16 +339,13 @@ async def _measure_scim(
     args: argparse.Namespace,
 ) -> list[Measure]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON}
-    limits = httpx.Limits(max_connections=args.workers, max_keepalive_connections=args.workers)
     bounded: dict[str, Any] = {
         "workers": args.workers,
         "max_requests": args.max_requests,
         "seconds": args.seconds,
     }
     total = len(seeded.user_ids)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30
-    ) as client:
+    async with keep_alive_client(base, args.workers, headers) as client:
 
         def post_user(body: dict[str, Any]) -> str:
             response = httpx.post(f"{base}/Users", json=body, headers=headers, timeout=30)
@@ -281,43 +372,16 @@ async def _measure_scim(
         await asyncio.to_thread(settle, db)
         print("  seeded groups; measuring", flush=True)
 
-        measures = []
-
-        async def lookup(c: httpx.AsyncClient, i: int) -> str | None:
-            index = random.randrange(total)
-            name = seed.user_body(index)["userName"]
-            response = await c.get("/Users", params={"filter": f'userName eq "{name}"'})
-            error = _expect(response, 200)
-            if error is None and response.json()["totalResults"] != 1:
-                error = f"lookup of {name}: totalResults {response.json()['totalResults']}"
-            return error
-
-        measures.append(await drive("lookup", client, lookup, **bounded))
-
-        async def list_page(c: httpx.AsyncClient, i: int) -> str | None:
-            start = random.randrange(1, max(2, total - 100))
-            response = await c.get("/Users", params={"startIndex": start, "count": 100})
-            error = _expect(response, 200)
-            if error is None and len(response.json()["Resources"]) != min(100, total - start + 1):
-                error = f"page at {start}: {len(response.json()['Resources'])} resources"
-            return error
-
-        measures.append(await drive("list page", client, list_page, **bounded))
-
+        measures = [
+            await drive("lookup", client, lookup_request(total), **bounded),
+            await drive("list page", client, list_page_request(total), **bounded),
+        ]
         spare = seeded.user_ids[max(sizes.users, sizes.big_group) :]
         for label in ("10k", "100k"):
-            group_id = groups[label]
             # Spare users are in neither group: each op adds a new member.
-            pool = iter(spare)
-
-            async def member_add(c: httpx.AsyncClient, i: int, group_id=group_id, pool=pool):
-                user_id = next(pool, None)
-                if user_id is None:
-                    return "out of spare users (raise --spare)"
-                operation = {"op": "add", "path": "members", "value": [{"value": user_id}]}
-                body = {"schemas": [PATCH_OP], "Operations": [operation]}
-                return _expect(await c.patch(f"/Groups/{group_id}", json=body), 204)
-
+            member_add = member_add_request(
+                groups[label], iter(spare), "out of spare users (raise --spare)"
+            )
             measures.append(
                 await drive(
                     f"member add {label}",
@@ -326,41 +390,48 @@ async def _measure_scim(
                     **{**bounded, "max_requests": min(args.max_requests, len(spare))},
                 )
             )
-
-        run_id = uuid.uuid4().hex[:8]
-
-        async def post(c: httpx.AsyncClient, i: int) -> str | None:
-            body = {"schemas": [USER], "userName": f"post-{run_id}-{i}@example.com"}
-            return _expect(await c.post("/Users", json=body), 201)
-
+        post = post_user_request(f"post-{uuid.uuid4().hex[:8]}")
         measures.append(await drive("POST /Users", client, post, **bounded))
     return measures
 
 
-def measure_ceiling(args: argparse.Namespace) -> Measure:
+@contextmanager
+def serving_ceiling() -> Iterator[str]:
+    """The bare Starlette ceiling (bench/ceiling.py) on a free port: its origin."""
     port = free_port()
     command = [sys.executable, str(REPO / "bench" / "ceiling.py"), str(port)]
     with serving(command, port, dict(os.environ)) as origin:
+        yield origin
 
-        async def run() -> Measure:
-            limits = httpx.Limits(
-                max_connections=args.workers, max_keepalive_connections=args.workers
+
+async def ceiling_request(c: httpx.AsyncClient, i: int) -> str | None:
+    """GET /json on the ceiling."""
+    return expect(await c.get("/json"), 200)
+
+
+async def drive_ceiling(origin: str, *, workers: int, max_requests: int, seconds: float) -> Measure:
+    """The ceiling's rate with ``workers`` keep-alive clients."""
+    async with keep_alive_client(origin, workers) as client:
+        return await drive(
+            "ceiling",
+            client,
+            ceiling_request,
+            workers=workers,
+            max_requests=max_requests,
+            seconds=seconds,
+        )
+
+
+def measure_ceiling(args: argparse.Namespace) -> Measure:
+    with serving_ceiling() as origin:
+        return asyncio.run(
+            drive_ceiling(
+                origin,
+                workers=args.workers,
+                max_requests=args.max_requests,
+                seconds=args.seconds,
             )
-            async with httpx.AsyncClient(base_url=origin, limits=limits, timeout=30) as client:
-
-                async def hello(c: httpx.AsyncClient, i: int) -> str | None:
-                    return _expect(await c.get("/json"), 200)
-
-                return await drive(
-                    "ceiling",
-                    client,
-                    hello,
-                    workers=args.workers,
-                    max_requests=args.max_requests,
-                    seconds=args.seconds,
-                )
-
-        return asyncio.run(run())
+        )
 
 
 def _goal(name: str) -> float | None:
