@@ -7,13 +7,16 @@ whatever command comes first. Failures exit non-zero with one line,
 
 from __future__ import annotations
 
+import socket
+
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from scimsrv.cli.licenses import license_app
 from scimsrv.cli.reports import report_app
 from scimsrv.cli.rules import rules_app
-from scimsrv.cli.support import migrated, settings
+from scimsrv.cli.support import fail, migrated, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.storage import schema
@@ -50,10 +53,30 @@ def serve(
     config = settings()
     with migrated(config):
         pass  # each worker process opens its own engine on the migrated database
-    uvicorn.run(
+    server_config = NoDelayConfig(
         "scimsrv.asgi:app",
         host=host or config.host,
         port=port or config.port,
         workers=workers or config.workers,
         log_level="info",
     )
+    if server_config.workers > 1:
+        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(server_config)
+    server.run()
+    if not server.started:
+        fail(f"could not serve on {server_config.host}:{server_config.port}")
+
+
+class NoDelayConfig(uvicorn.Config):
+    """uvicorn's settings, with TCP_NODELAY on the socket it binds itself for
+    several workers. Accepted connections inherit it; without it (uvicorn
+    leaves it off on that socket) every keep-alive response after a
+    connection's first waits about 40 ms for Nagle's algorithm."""
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
