@@ -6,7 +6,7 @@ recorded ids are replaced by the ids this server assigned. A PATCH or PUT
 target is created as the recording's answer shows it, with every attribute
 the request touches set to a different "before" value, so the replay has to
 change it. The answer must carry the recorded status (group PATCH: 204, as
-DESIGN §4 asks), the RFC 7644 shape, and the recorded attribute values;
+docs/identity-providers.md says), the RFC 7644 shape, and the recorded attribute values;
 after a group PATCH a GET must show the displayName and members the
 operations imply. Everything a recording created is deleted afterwards, so
 each recording starts from an empty tenant.
@@ -330,7 +330,7 @@ class Replay:
 
         expected_status = recording["statusCode"]
         if method == "PATCH" and endpoint == "Groups":
-            expected_status = 204  # DESIGN §4: no member list in PATCH answers
+            expected_status = 204  # docs/identity-providers.md: no member list in PATCH answers
         if answer.status != expected_status:
             self.problem(
                 f"{method} {path}: status {answer.status}, want {expected_status}: "

@@ -41,7 +41,7 @@ TESTER_ALLOWED_FAILURES = {
 }
 
 # scim-sanity checks we fail on purpose, by exact name, each with the only
-# message it may fail with. DESIGN §4: group PATCH answers 204 No Content
+# message it may fail with. docs/identity-providers.md: group PATCH answers 204 No Content
 # (Entra ID advises against returning every member), and these checks demand
 # 200 with the group in the body.
 SANITY_ALLOWED_FAILURES = {

@@ -10,7 +10,7 @@ variables CONFORMANCE_TOKEN and CONFORMANCE_OPERATOR_TOKEN.) The tenant must
 be fresh: the sequences create groups named Sales-Premium, Marketing-Premium,
 Marketing-Essentials and Service-Essentials + Marketing-Premium.
 
-Each step sends the requests an identity provider sends (DESIGN §4), then
+Each step sends the requests an identity provider sends (docs/identity-providers.md), then
 asserts the licensing extension of the users it affects (state,
 planCombination, basePlans, licenses), the change of ``inUse`` of every plan
 module and of ``user``/``web`` on the license-set endpoint, and that the
@@ -60,7 +60,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_JSON = "application/scim+json"
 AAD_FLAG = "aadOptscim062020"
 
-# -- the plan catalog, as DESIGN §1 states it (kept independent of the server) --
+# -- the plan catalog, as docs/licensing.md §1 states it (kept independent of the server) --
 
 SOLUTIONS = ("Sales", "Service", "Marketing")  # display order
 TIERS = ("Essentials", "Premium")  # low to high
@@ -534,7 +534,7 @@ class Scenarios:
         return self.server.scim("PATCH", f"/{kind}/{ident}", body, status=status, aad=aad)
 
     def group_patch(self, group: str, *ops: dict, aad: bool = False) -> None:
-        """Group PATCH answers 204 (DESIGN §4)."""
+        """Group PATCH answers 204 (docs/identity-providers.md)."""
         self.patch("Groups", self.groups[group], *ops, status=204, aad=aad)
 
     def members(self, group: str) -> set[str]:

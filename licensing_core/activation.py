@@ -1,6 +1,6 @@
 """Activating a signed license set: verify it, then replace a tenant's set in one transaction.
 
-DESIGN.md §1: "a new license set is rejected when more seats are already
+docs/licensing.md §3: "a new license set is rejected when more seats are already
 assigned than it grants; the admin sees, per module, in use / new total / how
 many to remove and who holds them". Module rows are updated in place, matched
 by (moduleName, moduleVersion), so links keep pointing at the same ids; new

@@ -1,13 +1,13 @@
 """What each base plan includes, in the words of the CRM help pages, per language.
 
 A plan's features are the common CRM features followed by its solution's tier
-features, each a bullet of the seed in seed order (a group heading comes
+features, each a bullet of the CRM's help page in its order (a group heading comes
 before its sub-bullets). Premium includes the Essentials features of its
 solution, so a Premium list is common + Essentials + Premium; a feature that
 would appear twice is kept once, at its first place.
 
 Languages: ``en`` (English help page), ``no`` (Norwegian), ``de`` (German),
-``nl`` (Dutch); the data is ``data/plan_features.json``, copied from the seeds
+``nl`` (Dutch); the data is ``data/plan_features.json``, copied from the CRM's help pages (docs/licensing.md §1)
 with the wording kept exactly. Seed discrepancies, decided here:
 
 - The English page has one Marketing list with no Essentials/Premium split,

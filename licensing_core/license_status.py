@@ -1,6 +1,6 @@
 """A tenant's license status: owner, serial, dates, seats per module, verification, messages.
 
-The dates of the moduleowner row (DESIGN.md §1):
+The dates of the moduleowner row (docs/licensing.md §2):
 
 * ``expiration`` (none = forever): after it the status warns that the set expired.
 * ``graceTo``: the real stop date. After it, changes that would alter license

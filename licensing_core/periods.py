@@ -2,7 +2,7 @@
 
 A customer picks a billing period (monthly, quarterly, half-yearly, yearly);
 its periods start on the contract start date and follow each other without
-gaps (DESIGN.md §1). A label names a calendar span, and the period it stands
+gaps (docs/licensing.md §3). A label names a calendar span, and the period it stands
 for is the tenant's period of that length that **begins inside the span**:
 
 * ``2026-10`` a month, ``2026-Q4`` a quarter, ``2026-H2`` a half year,

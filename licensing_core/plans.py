@@ -2,7 +2,7 @@
 
 A user holds at most one tier per solution; the non-empty sets that obey this
 rule are exactly the 6 single plans and the 20 multi-plan combinations the
-Norwegian, German and Dutch seeds list (26 in all).
+Norwegian, German and Dutch help pages list (26 in all, docs/licensing.md §1).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class Combination:
 
     @property
     def name(self) -> str:
-        """Display name as the seeds write it; empty for "no selection"."""
+        """Display name as the help pages write it; empty for "no selection"."""
         return " + ".join(p.name for p in self.ordered())
 
     @property

@@ -1,4 +1,4 @@
-"""The ``set=`` list a user plan's modulelicense ``extraInfo`` holds (DESIGN.md §1).
+"""The ``set=`` list a user plan's modulelicense ``extraInfo`` holds (docs/licensing.md §2).
 
 ``set=user,web,chat-cal`` names the hidden user licenses the plan grants
 implicitly. Parsing is strict: a malformed value raises InvalidSetInfo naming

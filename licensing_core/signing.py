@@ -1,6 +1,6 @@
 """Ed25519 signatures of license sets: canonical encodings, signing keys, the trusted key ring.
 
-What is signed (DESIGN.md §1, seed "Signering av lisenser"):
+What is signed (docs/licensing.md §3):
 
 * every modulelicense row, over ``scimsrv-license-row/v1`` + canonical JSON
   of its signed fields: the issuer's ``ownerName`` and the customer's

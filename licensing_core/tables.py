@@ -47,7 +47,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-# licenseType values (DESIGN.md §1).
+# licenseType values (docs/licensing.md §2).
 SYSTEM_LICENSE = 1
 SITE_LICENSE = 2
 USER_LICENSE = 3

@@ -5,7 +5,7 @@ waited for seats from ``plan_state_log``); both are append-only, so a report
 over a past period gives the same numbers whenever it is run. The current
 ``licenseassoclink`` rows are never read.
 
-What is counted (DESIGN.md §1, approach 2):
+What is counted (docs/licensing.md §3, approach 2):
 
 * Plan links (``is_plan``, a base plan's module) with ``licenseNumber`` > 0.
   Grants and releases with ``licenseNumber`` 0 are ignored.

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
         return f"http://{self.host}:{self.port}"
 
     def tenant_base_url(self, tenant_id: str) -> str:
-        """The tenant's SCIM base URL (DESIGN §3): ``{origin}/t/{tenant}/scim/v2``."""
+        """The tenant's SCIM base URL (docs/architecture.md): ``{origin}/t/{tenant}/scim/v2``."""
         return f"{self.origin()}/t/{tenant_id}/scim/v2"
 
     def keyring(self) -> KeyRing:

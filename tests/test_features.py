@@ -1,4 +1,4 @@
-"""Plan feature lists, in the seeds' words, per language."""
+"""Plan feature lists, in the help pages' words, per language."""
 
 from __future__ import annotations
 

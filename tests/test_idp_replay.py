@@ -2,7 +2,7 @@
 
 Each recording names ids another server assigned; the resources they refer
 to are created here first and the recorded ids replaced by ours. The answer
-must have the recorded status (group PATCH: 204, as DESIGN §4 asks) and the
+must have the recorded status (group PATCH: 204, as docs/identity-providers.md says) and the
 RFC 7644 shape, and carry the attribute values the recording shows.
 """
 

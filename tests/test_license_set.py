@@ -20,7 +20,7 @@ from licensing_core.license_set import (
 from licensing_core.plans import BASE_PLANS, plan_named
 from licensing_core.tables import SITE_LICENSE, SYSTEM_LICENSE, USER_LICENSE
 
-# DESIGN.md §1, documented.
+# docs/licensing.md §2, as published.
 SALES_PREMIUM_SET = (
     "user",
     "web",
@@ -146,7 +146,7 @@ def test_default_premium_grants_what_essentials_grants_except_the_tier_marker(so
     premium = set(spec.implied(f"{solution}-Premium"))
     if solution == "Sales":
         # visible-for is documented for Sales-Essentials only; Sales-Premium's
-        # documented set lacks it (a seed discrepancy kept as documented).
+        # documented set lacks it (a discrepancy of the published list, kept as published).
         essentials -= {"visible-for"}
     assert essentials <= premium
 

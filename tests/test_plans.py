@@ -21,7 +21,7 @@ from licensing_core.plans import (
     plan_named,
 )
 
-# Copied from the Norwegian help page (seed 000): the base plans and
+# Copied from the Norwegian help page (docs/licensing.md §1): the base plans and
 # "Disse kan kombineres til".
 NORWEGIAN_SEED_PLANS = [
     "Sales-Essentials",

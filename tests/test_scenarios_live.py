@@ -37,7 +37,7 @@ def test_idp_scenarios_against_a_live_server(backend, fresh_database_url, tmp_pa
                 str(LARGE_USERS),
                 "--large-groups",
                 "20",
-                # Tests never assert on wall-clock time (DESIGN §5): generous bounds
+                # Tests never assert on wall-clock time (the project's rule): generous bounds
                 # that only stop a hung server, on a shared, noisy machine.
                 "--timeout",
                 "120",

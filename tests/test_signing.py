@@ -1,7 +1,7 @@
 """Signed license rows: canonical encodings, keys, tamper detection, key rotation.
 
 Every modulelicense row is signed and all rows are hash-checked together:
-touch one and it stops working (seed "Signering av lisenser").
+touch one and it stops working (docs/licensing.md §3).
 """
 
 from __future__ import annotations

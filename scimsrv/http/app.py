@@ -1,6 +1,6 @@
 """The ASGI application factory: every route in one place.
 
-Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (DESIGN §3), the
+Each tenant's SCIM API lives under ``/t/{tenant}/scim/v2`` (docs/architecture.md), the
 operators' admin API under ``/admin/v1``. Endpoints read the request on the
 event loop and run their use case (:mod:`scimsrv.services`) in a worker
 thread, where the caller's token is checked inside the use case's

@@ -41,7 +41,7 @@ def require_object(body: Any, what: str) -> dict[str, Any]:
 
 
 def manager_as_object(value: Any) -> Any:
-    """Entra ID sometimes sends the manager as its id alone (DESIGN §4)."""
+    """Entra ID sometimes sends the manager as its id alone (docs/identity-providers.md)."""
     if isinstance(value, str):
         return {"value": value} if value else None
     return value

@@ -6,7 +6,7 @@ no-path replaces with dotted keys, a ``Remove`` whose value lists members and
 adds to filtered paths that create their entry. This module adds what the
 library leaves to the service: the manager sent as a plain id, and, for
 Groups, taking every ``members`` operation out of the patch so that it runs
-as SQL on membership rows and never loads the member list (DESIGN §2).
+as SQL on membership rows and never loads the member list (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ GroupResource = Group
 
 IGNORED_SCHEMAS = frozenset({ENTRA_GROUP_SCHEMA})
 
-# What Entra ID and Okta send, accepted as DESIGN §4 requires: a remove whose
+# What Entra ID and Okta send, accepted as docs/identity-providers.md describes: a remove whose
 # value lists the members to remove, and an add or replace on a filtered path
 # with no match (``emails[type eq "work"].value``) creating that entry.
 # Undeclared attributes are still refused: a typo must not be dropped silently.

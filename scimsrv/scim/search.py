@@ -37,7 +37,7 @@ _QUERY_PARAMETERS = {
     "excludedattributes": "excludedAttributes",
 }
 
-# Entra ID was once seen sending ``externalId eq 7fce0092-...`` (DESIGN §4):
+# Entra ID was once seen sending ``externalId eq 7fce0092-...`` (docs/identity-providers.md):
 # a bare word that is not a JSON literal is read as the string it spells.
 _UNQUOTED_EQ = re.compile(r"^\s*([A-Za-z][\w:.$-]*)\s+eq\s+([^\s\"()\[\]]+)\s*$", re.IGNORECASE)
 _JSON_LITERAL = re.compile(r"^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$", re.IGNORECASE)

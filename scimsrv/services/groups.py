@@ -2,7 +2,7 @@
 delete; each runs in the caller's transaction (:class:`~scimsrv.services.transaction.Tx`).
 
 Members are rows: a PATCH on ``members`` runs as SQL on them and never loads
-the member list (DESIGN §2). A write locks the group's row first, then the
+the member list (docs/architecture.md). A write locks the group's row first, then the
 users whose memberships (or group's name) changed, each of which gets a new
 version, then recomputes their plans (:mod:`scimsrv.provisioning.recompute`)
 when the group is named as plans or a rule names it.
