@@ -7,8 +7,9 @@ solution, so a Premium list is common + Essentials + Premium; a feature that
 would appear twice is kept once, at its first place.
 
 Languages: ``en`` (English help page), ``no`` (Norwegian), ``de`` (German),
-``nl`` (Dutch); the data is ``data/plan_features.json``, copied from the CRM's help pages (docs/licensing.md §1)
-with the wording kept exactly. Seed discrepancies, decided here:
+``nl`` (Dutch); the data is ``data/plan_features.json``, copied from the
+CRM's help pages (docs/licensing.md §1) with the wording kept exactly.
+Discrepancies between the editions, decided here:
 
 - The English page has one Marketing list with no Essentials/Premium split,
   while the other languages list Marketing Essentials and a Premium

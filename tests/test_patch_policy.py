@@ -1,5 +1,6 @@
-"""PATCH dialects (RFC 7644 §3.5.2, docs/identity-providers.md): what Entra ID and Okta send is accepted,
-and a PATCH applies fully or leaves the stored resource byte-identical."""
+"""PATCH dialects (RFC 7644 §3.5.2, docs/identity-providers.md): what Entra ID
+and Okta send is accepted, and a PATCH applies fully or leaves the stored
+resource byte-identical."""
 
 from __future__ import annotations
 
