@@ -32,6 +32,7 @@ from licensing_core.tables import (
     ModuleOwner,
 )
 from licensing_core.tenants import get_tenant, lock_plans
+from licensing_core.verification import MODULE_COLUMNS
 
 IMPORT_CAUSE = "license import"
 NEW = "new"
@@ -333,20 +334,8 @@ def _holders(
     return {module_id: tuple(holders) for module_id, holders in found.items()}
 
 
-_SIGNED_COLUMNS = (
-    "module_name",
-    "module_description",
-    "module_version",
-    "license_type",
-    "license_number",
-    "unrestricted",
-    "hidden",
-    "extra_flags",
-    "extra_info",
-    "sort_order",
-    "prerequisite_module",
-    "signature",
-)
+# What the signed file sets on a row: every verified column but the ids.
+_SIGNED_COLUMNS = MODULE_COLUMNS[2:]
 
 
 def _copy_module(module: ModuleSpec, row: ModuleLicense) -> None:

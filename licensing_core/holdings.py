@@ -60,29 +60,42 @@ def _states(condition):
         _plan.updated.label("updated"),
         _NUMBER.label("module_id"),
         _NUMBER.label("link_id"),
+        _TEXT.label("module_name"),
+        _NUMBER.label("sort_order"),
     ).where(_plan.tenant_id == bindparam("tenant_id"), condition)
 
 
 def _links(condition):
-    return select(
-        _link.assoc_id,
-        literal(1),
-        _TEXT,
-        _TEXT,
-        _TEXT,
-        _TEXT,
-        _MOMENT,
-        _NUMBER,
-        _MOMENT,
-        _link.moduleLicense_id,
-        _link.LicenseAssocLink_id,
-    ).where(_link.tenant_id == bindparam("tenant_id"), condition)
+    return (
+        select(
+            _link.assoc_id,
+            literal(1),
+            *[_TEXT] * 4,
+            _MOMENT,
+            _NUMBER,
+            _MOMENT,
+            _link.moduleLicense_id,
+            _link.LicenseAssocLink_id,
+            _module.moduleName,
+            _module.sortOrder,
+        )
+        .join_from(
+            LicenseAssocLink.__table__,
+            ModuleLicense.__table__,
+            (_module.tenant_id == _link.tenant_id)
+            & (_module.moduleLicense_id == _link.moduleLicense_id),
+        )
+        .where(_link.tenant_id == bindparam("tenant_id"), condition)
+    )
 
 
+# Kind 0 rows carry an associate's plan state, kind 1 rows one held link each
+# (module id, link id, module name, signature order). Other layers may union
+# their own kinds in, with the same columns.
 _IDS = bindparam("ids", expanding=True)
-_OF_ASSOCIATES = union_all(
-    _states(_plan.associate_id.in_(_IDS)), _links(_link.assoc_id.in_(_IDS))
-).order_by("associate_id", "kind")
+PLAN_SELECTS = (_states(_plan.associate_id.in_(_IDS)), _links(_link.assoc_id.in_(_IDS)))
+ORDER = ("associate_id", "kind", "sort_order", "module_id")
+_OF_ASSOCIATES = union_all(*PLAN_SELECTS).order_by(*ORDER)
 
 _PENDING = (
     select(_plan.associate_id)
@@ -90,7 +103,7 @@ _PENDING = (
     .scalar_subquery()
 )
 _QUEUE = union_all(_states(_plan.state == PENDING), _links(_link.assoc_id.in_(_PENDING))).order_by(
-    "associate_id", "kind"
+    *ORDER
 )
 
 
@@ -148,53 +161,13 @@ class PlanView:
     licenses: tuple[str, ...] = ()
 
 
-_VIEW_STATES = select(
-    _plan.associate_id.label("associate_id"),
-    literal(0).label("kind"),
-    _plan.requested.label("requested"),
-    _plan.granted.label("granted"),
-    _plan.state.label("state"),
-    _plan.reason.label("reason"),
-    _plan.version.label("version"),
-    _plan.updated.label("updated"),
-    _NUMBER.label("sort_order"),
-    _NUMBER.label("module_id"),
-).where(_plan.tenant_id == bindparam("tenant_id"), _plan.associate_id.in_(_IDS))
-_VIEW_LINKS = (
-    select(
-        _link.assoc_id,
-        literal(1),
-        _module.moduleName,
-        _TEXT,
-        _TEXT,
-        _TEXT,
-        _NUMBER,
-        _MOMENT,
-        _module.sortOrder,
-        _module.moduleLicense_id,
-    )
-    .join_from(
-        LicenseAssocLink.__table__,
-        ModuleLicense.__table__,
-        (_module.tenant_id == _link.tenant_id)
-        & (_module.moduleLicense_id == _link.moduleLicense_id),
-    )
-    .where(_link.tenant_id == bindparam("tenant_id"), _link.assoc_id.in_(_IDS))
-)
-# Kind 0 rows carry the plan state; kind 1 rows one held module each, its
-# name in the "requested" column. Other layers may union their own kinds in.
-PLAN_VIEW_SELECTS = (_VIEW_STATES, _VIEW_LINKS)
-VIEW_ORDER = ("associate_id", "kind", "sort_order", "module_id")
-PLAN_VIEWS = union_all(*PLAN_VIEW_SELECTS).order_by(*VIEW_ORDER)
-
-
 def plan_views_from(rows: Iterable, associate_ids: Sequence[int]) -> dict[int, PlanView]:
-    """Fold :data:`PLAN_VIEWS` rows (possibly part of a larger union) into views."""
+    """Fold rows of :data:`PLAN_SELECTS` (possibly part of a larger union) into views."""
     states: dict[int, tuple] = {}
     held: dict[int, list[str]] = {}
     for row in rows:
         if row.kind == 1:
-            held.setdefault(row.associate_id, []).append(row.requested)
+            held.setdefault(row.associate_id, []).append(row.module_name)
         elif row.kind == 0:
             states[row.associate_id] = (
                 row.requested,
@@ -220,5 +193,5 @@ def plan_views(
     ids = list(associate_ids)
     if not ids:
         return {}
-    rows = session.connection().execute(PLAN_VIEWS, {"tenant_id": tenant_id, "ids": ids})
+    rows = session.connection().execute(_OF_ASSOCIATES, {"tenant_id": tenant_id, "ids": ids})
     return plan_views_from(rows, ids)

@@ -29,7 +29,19 @@ from scimsrv.http.admin import licenses, reports, rules
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.middleware import ScimServerErrors
 from scimsrv.http.pages.license_page import license_page
-from scimsrv.http.scim import bulk, discovery, groups, search, users
+from scimsrv.http.scim import bulk, discovery
+from scimsrv.http.scim.resources import (
+    GROUPS,
+    USERS,
+    create,
+    delete,
+    get,
+    listing,
+    patch,
+    replace,
+    search,
+)
+from scimsrv.http.scim.search import search_all
 from scimsrv.services.transaction import Service
 from scimsrv.settings import Settings
 
@@ -87,27 +99,27 @@ def create_app(
             database.dispose()
 
     scim = [
-        route("/Users", GET=search.list_users, POST=users.create_user),
-        route("/Users/.search", POST=search.search_users),
+        route("/Users", GET=listing(USERS), POST=create(USERS)),
+        route("/Users/.search", POST=search(USERS)),
         route(
             "/Users/{id}",
-            GET=users.get_user,
-            HEAD=users.get_user,
-            PUT=users.replace_user,
-            PATCH=users.patch_user,
-            DELETE=users.delete_user,
+            GET=get(USERS),
+            HEAD=get(USERS),
+            PUT=replace(USERS),
+            PATCH=patch(USERS),
+            DELETE=delete(USERS),
         ),
-        route("/Groups", GET=search.list_groups, POST=groups.create_group),
-        route("/Groups/.search", POST=search.search_groups),
+        route("/Groups", GET=listing(GROUPS), POST=create(GROUPS)),
+        route("/Groups/.search", POST=search(GROUPS)),
         route(
             "/Groups/{id}",
-            GET=groups.get_group,
-            HEAD=groups.get_group,
-            PUT=groups.replace_group,
-            PATCH=groups.patch_group,
-            DELETE=groups.delete_group,
+            GET=get(GROUPS),
+            HEAD=get(GROUPS),
+            PUT=replace(GROUPS),
+            PATCH=patch(GROUPS),
+            DELETE=delete(GROUPS),
         ),
-        route("/.search", POST=search.search_all),
+        route("/.search", POST=search_all),
         route("/Bulk", POST=bulk.bulk),
         route("/ServiceProviderConfig", GET=discovery.service_provider_config),
         route("/ResourceTypes", GET=discovery.resource_types),

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     Integer,
+    String,
     bindparam,
     delete,
     func,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from licensing_core.holdings import PLAN_VIEW_SELECTS, VIEW_ORDER, PlanView, plan_views_from
+from licensing_core.holdings import ORDER, PLAN_SELECTS, PlanView, plan_views_from
 from licensing_core.tables import Associate, AssociatePlan
 from scimsrv.scim.documents import UserColumns
 from scimsrv.scim.errors import ScimError
@@ -278,9 +279,10 @@ def facts_of(session: Session, tenant_id: str, user_ids: Sequence[str]) -> list:
     ).all()
 
 
-# One round trip for a page's derived attributes: each user's groups (kind 2,
-# the group id in "requested", its displayName in "granted"), and its plan
-# state and held modules (kinds 0 and 1, see licensing_core.holdings).
+# One round trip for a page's derived attributes: each user's groups (kind 2:
+# the group id in "requested", its displayName in "granted", casefolded in
+# "state"), and its plan state and held modules (kinds 0 and 1, see
+# licensing_core.holdings).
 _GROUPS = (
     select(
         ScimUser.associate_id.label("associate_id"),
@@ -289,10 +291,13 @@ _GROUPS = (
         ScimGroup.display_name.label("granted"),
         ScimGroup.display_name_ci.label("state"),
         GroupMember.user_id.label("reason"),
+        literal(None, DateTime).label("pending_since"),
         literal(None, Integer).label("version"),
         literal(None, DateTime).label("updated"),
-        literal(None, Integer).label("sort_order"),
         literal(None, Integer).label("module_id"),
+        literal(None, Integer).label("link_id"),
+        literal(None, String).label("module_name"),
+        literal(None, Integer).label("sort_order"),
     )
     .select_from(GroupMember)
     .join(
@@ -308,8 +313,8 @@ _GROUPS = (
         ScimUser.associate_id.in_(bindparam("ids", expanding=True)),
     )
 )
-_EXTRAS = union_all(*PLAN_VIEW_SELECTS, _GROUPS).order_by(*VIEW_ORDER, "state", "requested")
-_VIEWS_ONLY = union_all(*PLAN_VIEW_SELECTS).order_by(*VIEW_ORDER)
+_EXTRAS = union_all(*PLAN_SELECTS, _GROUPS).order_by(*ORDER, "state", "requested")
+_VIEWS_ONLY = union_all(*PLAN_SELECTS).order_by(*ORDER)
 
 
 def extras(

@@ -20,41 +20,36 @@ from scimsrv.http.auth import caller
 from scimsrv.http.bodies import parse_json, read_body, scim_response, tenant_base_url
 from scimsrv.http.errors import domain_error
 from scimsrv.http.scim.rendering import resource_body
+from scimsrv.http.scim.resources import GROUPS, USERS, Kind
 from scimsrv.scim.bulk import parse_bulk, resolve, target
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.scim.parsing import parse_resource
 from scimsrv.scim.patch import parse_patch
-from scimsrv.scim.schemas import GroupResource, UserResource
 from scimsrv.scim.urns import BULK_RESPONSE
-from scimsrv.services import groups, users
 from scimsrv.services.errors import Busy, Unauthorized
 from scimsrv.services.transaction import Service
 
-_MODELS = {"Users": UserResource, "Groups": GroupResource}
-_CREATE = {"Users": users.create_user, "Groups": groups.create_group}
-_REPLACE = {"Users": users.replace_user, "Groups": groups.replace_group}
-_PATCH = {"Users": users.patch_user, "Groups": groups.patch_group}
-_DELETE = {"Users": users.delete_user, "Groups": groups.delete_group}
+_KINDS = {kind.endpoint: kind for kind in (USERS, GROUPS)}
 
 
-def _work(method: str, endpoint: str, resource_id: str | None, data: Any, if_match):
-    """The use case one operation runs."""
-    model = _MODELS[endpoint]
+def _work(method: str, kind: Kind, resource_id: str | None, data: Any, if_match):
+    """The use case one operation runs (the same as its endpoint's)."""
+    model = kind.model
     if method == "POST":
-        return lambda tx: _CREATE[endpoint](
+        return lambda tx: kind.create(
             tx, parse_resource(data, model, Context.RESOURCE_CREATION_REQUEST)
         )
     if method == "PUT":
-        return lambda tx: _REPLACE[endpoint](
+        return lambda tx: kind.replace(
             tx,
             resource_id,
             parse_resource(data, model, Context.RESOURCE_REPLACEMENT_REQUEST),
             if_match,
         )
     if method == "PATCH":
-        return lambda tx: _PATCH[endpoint](tx, resource_id, parse_patch(data, model), if_match)
+        return lambda tx: kind.patch(tx, resource_id, parse_patch(data, model), if_match, False)
     if method == "DELETE":
-        return lambda tx: _DELETE[endpoint](tx, resource_id, if_match)
+        return lambda tx: kind.delete(tx, resource_id, if_match)
     raise ScimError(400, f"unsupported bulk method {method!r}", "invalidValue")
 
 
@@ -92,7 +87,7 @@ def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
             path = resolve(operation.get("path", ""), created)
             endpoint, resource_id = target(method, path)
             data = resolve(operation.get("data"), created) if method != "DELETE" else None
-            work = _work(method, endpoint, resource_id, data, operation.get("version"))
+            work = _work(method, _KINDS[endpoint], resource_id, data, operation.get("version"))
             view = service.run(
                 work, caller=who, tenant_id=tenant_id, cause=f"bulk {method} /{endpoint}"
             )
@@ -115,7 +110,7 @@ def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
                     base,
                     view,
                     endpoint,
-                    _MODELS[endpoint],
+                    _KINDS[endpoint].model,
                     None,
                     Context.RESOURCE_CREATION_RESPONSE,
                 )
