@@ -37,13 +37,15 @@ sys.path.insert(0, str(REPO))
 
 from bench import seed  # noqa: E402
 from bench.load import PATCH_OP, SCIM_JSON, TENANT, USER, database  # noqa: E402
+from licensing_core.clock import utcnow  # noqa: E402
 from licensing_core.db import Database  # noqa: E402
 from licensing_core.tables import Tenant  # noqa: E402
 from licensing_core.tenants import create_tenant  # noqa: E402
 from scimsrv.http.app import create_app  # noqa: E402
 from scimsrv.services import tokens  # noqa: E402
+from scimsrv.services.transaction import LOCAL, Service  # noqa: E402
+from scimsrv.settings import Settings  # noqa: E402
 from scimsrv.storage import schema  # noqa: E402
-from scimsrv.storage.rows import utcnow  # noqa: E402
 from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser  # noqa: E402
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
@@ -67,7 +69,9 @@ def setup(db: Database, args: argparse.Namespace) -> tuple[str, list[str], list[
         fresh = session.get(Tenant, TENANT) is None
         if fresh:
             create_tenant(session, TENANT, "", at=utcnow())
-        token = tokens.issue(session, TENANT, label="profile", at=utcnow())
+    token = Service(db, Settings()).run(
+        lambda tx: tokens.issue(tx, TENANT, "profile"), caller=LOCAL, tenant_id=TENANT
+    )
     if fresh:
         started = time.perf_counter()
         seeded = seed.seed_users(db.engine, TENANT, args.users + args.spare).user_ids

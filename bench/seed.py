@@ -1,7 +1,8 @@
 """Bulk seeding for the load bench: many users and big groups in seconds, not hours.
 
 Rows go straight into the store's tables (``associate``, ``scim_user``,
-``associate_plan``, ``group_member``) in large multi-row INSERTs, built the way
+``group_member``; a user without a plan has no ``associate_plan`` row) in
+large multi-row INSERTs, built the way
 :mod:`scimsrv.storage` builds them: the same columns, the associate per user
 with ``name`` = userName casefolded, ``user_name_ci`` casefolded, the ``doc``
 scim2-models canonicalises. :func:`check_seeded_like_api` then proves it:
@@ -16,12 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scim2_models import Context
 from sqlalchemy import Engine, insert, select, update
 
-from licensing_core.tables import NO_PLAN, Associate, AssociatePlan, Base
-from scimsrv.storage.rows import utcnow
+from licensing_core.clock import utcnow
+from licensing_core.tables import Associate, Base
+from scimsrv.scim.documents import user_document
+from scimsrv.scim.parsing import parse_resource
+from scimsrv.scim.schemas import UserResource
 from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser
-from scimsrv.storage.users import _user_columns
 
 CHUNK = 5000
 # Differ between any two users by construction: keys, names, clocks.
@@ -57,6 +61,19 @@ def user_body(index: int) -> dict[str, Any]:
     }
 
 
+def _user_columns(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scim_user columns and ``doc`` POST /Users writes for ``body``."""
+    resource = parse_resource(body, UserResource, Context.RESOURCE_CREATION_REQUEST)
+    columns, doc = user_document(resource, default_active=True)
+    return {
+        "user_name": columns.user_name,
+        "user_name_ci": columns.user_name_ci,
+        "external_id": columns.external_id,
+        "active": columns.active,
+        "display_name": columns.display_name,
+    }, doc
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -74,7 +91,7 @@ def seed_users(engine: Engine, tenant_id: str, count: int, start: int = 0) -> Se
     associates = Associate.__table__
     with engine.begin() as connection:
         for indexes in _chunks(range(start, start + count)):
-            columns = [_user_columns(user_body(i), default_active=True) for i in indexes]
+            columns = [_user_columns(user_body(i)) for i in indexes]
             assoc_ids = connection.scalars(
                 insert(associates).returning(
                     associates.c.associate_id, sort_by_parameter_order=True
@@ -111,23 +128,6 @@ def seed_users(engine: Engine, tenant_id: str, count: int, start: int = 0) -> Se
                     }
                 )
             connection.execute(insert(ScimUser.__table__), rows)
-            # The plan recompute of POST /Users: no rule applies, so no plan.
-            connection.execute(
-                insert(AssociatePlan.__table__),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "associate_id": assoc_id,
-                        "requested": "",
-                        "granted": "",
-                        "state": NO_PLAN,
-                        "reason": "",
-                        "pending_since": None,
-                        "updated": now,
-                    }
-                    for assoc_id in assoc_ids
-                ],
-            )
     return Seeded(user_ids)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,9 +51,40 @@ def _tolerant_filter(text: str) -> str:
     return text
 
 
+# A lookup as identity providers send it on every sync: one ``attr eq "x"``
+# (no escapes), a plain startIndex and count. Validating it through the
+# models would only confirm what these patterns already did.
+_LOOKUP = re.compile(r'^\s*[A-Za-z][A-Za-z0-9]*\s+eq\s+"[^"\\]*"\s*$', re.IGNORECASE)
+_SMALL = re.compile(r"^[0-9]{1,9}$")
+
+
+def _lookup(payload: dict[str, Any], model: Any) -> SearchRequest | None:
+    if model is None or not set(payload) <= {"filter", "startIndex", "count"}:
+        return None
+    if not isinstance(payload.get("filter"), str) or not _LOOKUP.match(payload["filter"]):
+        return None
+    numbers = {key: payload[key] for key in ("startIndex", "count") if key in payload}
+    if not all(isinstance(v, str) and _SMALL.match(v) for v in numbers.values()):
+        return None
+    start = int(numbers["startIndex"]) if "startIndex" in numbers else None
+    if start == 0:
+        return None
+    count = int(numbers["count"]) if "count" in numbers else None
+    update = {"filter": payload["filter"], "start_index": start, "count": count}
+    return _empty_search(model).model_copy(update=update)
+
+
+@cache
+def _empty_search(model: Any) -> SearchRequest:
+    return SearchRequest[model].model_validate({}, scim_ctx=Context.SEARCH_REQUEST)
+
+
 def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
     if isinstance(payload.get("filter"), str):
         payload["filter"] = _tolerant_filter(payload["filter"])
+    fast = _lookup(payload, model)
+    if fast is not None:
+        return fast
     try:
         schema = SearchRequest if model is None else SearchRequest[model]
         return schema.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)

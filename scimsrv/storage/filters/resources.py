@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from scim2_models import Group, ScimFilter
 from scim2_models.path import (
@@ -17,7 +18,15 @@ from sqlalchemy import (
 
 from scimsrv.scim.urns import LICENSING_SCHEMA
 from scimsrv.storage.filters.dialect import Dialect
-from scimsrv.storage.filters.operands import BOOLEAN, DATETIME, STRING, Many, Operand, UserModel
+from scimsrv.storage.filters.operands import (
+    BOOLEAN,
+    DATETIME,
+    STRING,
+    Many,
+    Operand,
+    UserModel,
+    scim_name,
+)
 from scimsrv.storage.filters.scopes import group_members, licensing_attribute, user_groups
 from scimsrv.storage.tables import ScimGroup, ScimUser
 
@@ -27,6 +36,7 @@ class ResourceSpec:
     """How one resource type's attributes map to its table."""
 
     name: str
+    model: type
     table: type[ScimUser] | type[ScimGroup]
     resolver: ScimFilter
     columns: dict[tuple[str, str | None], Operand]
@@ -38,9 +48,19 @@ class ResourceSpec:
         default_factory=dict
     )
 
+    @cached_property
+    def plain_columns(self) -> dict[str, Operand]:
+        """The string columns a core attribute name (lower case) stands for alone."""
+        return {
+            scim_name(self.model, name).lower(): operand
+            for (name, sub), operand in self.columns.items()
+            if sub is None and operand.kind == STRING
+        }
+
 
 USERS = ResourceSpec(
     name="User",
+    model=UserModel,
     table=ScimUser,
     resolver=ScimFilter[UserModel]("id pr"),
     columns={
@@ -61,6 +81,7 @@ USERS = ResourceSpec(
 
 GROUPS = ResourceSpec(
     name="Group",
+    model=Group,
     table=ScimGroup,
     resolver=ScimFilter[Group]("id pr"),
     columns={

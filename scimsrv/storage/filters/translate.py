@@ -12,6 +12,7 @@ Semantics, following scim2-models' reference evaluator:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -254,6 +255,15 @@ def filter_clause(
     :raises ScimError: 400 ``invalidFilter`` for a malformed filter, an unknown
         attribute, or an operator/value the attribute cannot take.
     """
-    node = parse_filter(text)
     root = ResourceScope(spec, Dialect(dialect), tenant_id)
-    return Translator(root).visit(node, root)
+    simple = _SIMPLE_EQ.match(text)
+    operand = simple and spec.plain_columns.get(simple.group(1).lower())
+    if operand is not None:
+        # What identity providers send on every sync, ``userName eq "..."``:
+        # the same comparison as the full path, without parsing the filter.
+        return Translator(root).compare(operand, CompareOperator.eq, simple.group(2))
+    return Translator(root).visit(parse_filter(text), root)
+
+
+# ``attr eq "literal"`` with a plain attribute name and no escapes in the literal.
+_SIMPLE_EQ = re.compile(r'^\s*([A-Za-z][A-Za-z0-9]*)\s+eq\s+"([^"\\]*)"\s*$', re.IGNORECASE)
