@@ -3,6 +3,7 @@ tenant row is also the lock that serializes every change of its plans."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,6 +17,15 @@ from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
 
 class TenantExists(LicensingError):
     """A tenant id that is already taken."""
+
+
+# What a tenant id may be: it is part of URLs and command lines.
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def is_tenant_id(text: str) -> bool:
+    """Whether ``text`` is a well-formed tenant id (1-63 of a-z, 0-9 and '-')."""
+    return TENANT_ID.match(text) is not None
 
 
 def create_tenant(

@@ -4,7 +4,6 @@ one line (``error: <reason>`` on stderr, exit code 1)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from licensing_core.activation import ImportRejected
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
+from licensing_core.tenants import is_tenant_id
 from scimsrv.scim.errors import ScimError
 from scimsrv.services.errors import Busy
 from scimsrv.services.tokens import AmbiguousToken, UnknownToken
@@ -25,7 +25,6 @@ from scimsrv.settings import Settings
 from scimsrv.storage import schema
 
 T = TypeVar("T")
-TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def fail(message: str) -> NoReturn:
@@ -94,7 +93,7 @@ def run(
 
 
 def valid_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID.match(tenant_id):
+    if not is_tenant_id(tenant_id):
         fail(
             f"invalid tenant id {tenant_id!r}: use 1-63 lower-case letters, digits and '-', "
             "starting with a letter or digit"

@@ -18,6 +18,7 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from scimsrv.scim.values import checked_query
 from scimsrv.services.transaction import Caller, Service, Tx
 
 T = TypeVar("T")
@@ -81,9 +82,14 @@ async def run(
 ) -> T:
     """``work`` as the request's caller, for the path's tenant, in a worker thread."""
     service: Service = request.app.state.service
+
+    def checked(tx: Tx) -> T:
+        checked_query(request.query_params)
+        return work(tx)
+
     return await run_in_threadpool(
         service.run,
-        work,
+        checked,
         caller=caller(request),
         tenant_id=request.path_params.get("tenant", ""),
         cause=cause(request),

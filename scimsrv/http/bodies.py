@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from scimsrv.scim.bulk import MAX_PAYLOAD_BYTES
 from scimsrv.scim.errors import ScimError
+from scimsrv.scim.values import checked_json
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 
@@ -27,8 +28,19 @@ def scim_response(
     return Response(content, status_code=status, media_type=SCIM_CONTENT_TYPE, headers=headers)
 
 
+JSON_MEDIA_TYPES = frozenset({SCIM_CONTENT_TYPE, "application/json"})
+
+
 async def read_body(request: Request, max_bytes: int = MAX_PAYLOAD_BYTES) -> bytes:
-    """The raw request body; 413 when it is larger than ``max_bytes``."""
+    """The raw request body; 413 when it is larger than ``max_bytes``, 415 when
+    it declares a type other than SCIM JSON or JSON (RFC 7644 §3.8)."""
+    declared_type = request.headers.get("content-type")
+    if declared_type is not None:
+        media_type = declared_type.split(";", 1)[0].strip().lower()
+        if media_type and media_type not in JSON_MEDIA_TYPES:
+            raise ScimError(
+                415, f"the body must be application/scim+json or application/json, not {media_type}"
+            )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ScimError(413, f"request body larger than {max_bytes} bytes", "tooLarge")
@@ -40,12 +52,20 @@ async def read_body(request: Request, max_bytes: int = MAX_PAYLOAD_BYTES) -> byt
     return bytes(body)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def parse_json(raw: bytes) -> Any:
-    """The body as JSON; 400 ``invalidSyntax`` when it is not."""
+    """The body as JSON, every string and level of it storable
+    (:func:`scimsrv.scim.values.checked_json`); 400 ``invalidSyntax`` when it is not JSON."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(raw, parse_constant=_not_json)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ScimError(400, f"malformed JSON body: {exc}", "invalidSyntax") from exc
+    except RecursionError:
+        raise ScimError(400, "the JSON nests too deeply", "invalidSyntax") from None
+    return checked_json(document)
 
 
 def tenant_base_url(request: Request) -> str:

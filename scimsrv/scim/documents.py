@@ -21,6 +21,7 @@ from licensing_core.holdings import PlanView
 from licensing_core.plans import Combination
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.urns import GROUP_SCHEMA, LICENSING_SCHEMA, USER_SCHEMA
+from scimsrv.scim.values import column
 
 _USER_NOT_IN_DOC = frozenset(
     {
@@ -93,10 +94,10 @@ def user_document(resource: Any, *, default_active: bool | None) -> tuple[UserCo
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "userName is required (RFC 7643 §4.1.1)", "invalidValue")
     columns = UserColumns(
-        user_name=user_name,
-        external_id=data.get("externalId"),
+        user_name=column(user_name, "userName"),
+        external_id=column(data.get("externalId"), "externalId"),
         active=data.get("active", default_active),
-        display_name=data.get("displayName"),
+        display_name=column(data.get("displayName"), "displayName"),
     )
     return columns, {k: v for k, v in data.items() if k not in _USER_NOT_IN_DOC}
 
@@ -113,7 +114,10 @@ def group_document(resource: Any) -> tuple[GroupColumns, dict, dict[str, str | N
     display_name = data.get("displayName")
     if not isinstance(display_name, str) or not display_name.strip():
         raise ScimError(400, "displayName is required (RFC 7643 §4.2)", "invalidValue")
-    columns = GroupColumns(display_name=display_name, external_id=data.get("externalId"))
+    columns = GroupColumns(
+        display_name=column(display_name, "displayName"),
+        external_id=column(data.get("externalId"), "externalId"),
+    )
     return columns, {k: v for k, v in data.items() if k not in _GROUP_NOT_IN_DOC}, members
 
 
@@ -134,7 +138,8 @@ def member_ids(value: Any) -> dict[str, str | None]:
         if isinstance(member_type, str) and member_type.lower() != "user":
             raise ScimError(400, f"member {member_id}: only users can be members", "invalidValue")
         display = entry.get("display")
-        ids.setdefault(member_id, display if isinstance(display, str) else None)
+        display = column(display, "a member's display") if isinstance(display, str) else None
+        ids.setdefault(member_id, display)
     return ids
 
 

@@ -18,8 +18,13 @@ T = TypeVar("T")
 _IGNORED_KEYS = frozenset({"id", "meta", "groups", "password"})
 
 
+# What scim2-models or pydantic raise when a request is not what they expect.
+MODEL_ERRORS = (ValidationError, SCIMException, TypeError, ValueError, RecursionError)
+
+
 def scim_error(exc: Exception) -> ScimError:
-    """The SCIM error for a scim2-models or pydantic failure (RFC 7644 §3.12)."""
+    """The SCIM error for a scim2-models or pydantic failure (RFC 7644 §3.12);
+    anything else they raise on a malformed request is a 400 ``invalidValue``."""
     if isinstance(exc, SCIMException):
         return ScimError(exc.status, exc.detail, exc.scim_type or None)
     if isinstance(exc, ValidationError):
@@ -31,12 +36,16 @@ def scim_error(exc: Exception) -> ScimError:
         message = first.get("msg", str(exc))
         detail = f"{location}: {message}" if location else message
         return ScimError(status, detail, scim_type)
-    raise exc
+    return ScimError(400, f"invalid request: {exc.__class__.__name__}: {exc}", "invalidValue")
 
 
 def require_object(body: Any, what: str) -> dict[str, Any]:
+    """``body`` if it is a JSON object whose ``schemas``, if any, is a list of URIs."""
     if not isinstance(body, dict):
         raise ScimError(400, f"the {what} must be a JSON object", "invalidSyntax")
+    schemas = next((v for k, v in body.items() if k.lower() == "schemas"), [])
+    if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+        raise ScimError(400, f"the {what}'s schemas must be a list of URIs", "invalidSyntax")
     return body
 
 
@@ -69,5 +78,5 @@ def parse_resource(body: Any, model: type[T], context: Context) -> T:
     payload = _normalized_resource(require_object(body, "request body"))
     try:
         return model.model_validate(payload, scim_ctx=context, scim_policy=POLICY)  # type: ignore[attr-defined]
-    except (ValidationError, SCIMException) as exc:
+    except MODEL_ERRORS as exc:
         raise scim_error(exc) from exc

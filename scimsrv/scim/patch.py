@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import ValidationError
-from scim2_models import Context, PatchOp, PatchOperation, Path, SCIMException
+from scim2_models import Context, PatchOp, PatchOperation, Path
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from scimsrv.scim.documents import member_ids
 from scimsrv.scim.errors import ScimError
-from scimsrv.scim.parsing import manager_as_object, require_object, scim_error
+from scimsrv.scim.parsing import MODEL_ERRORS, manager_as_object, require_object, scim_error
 from scimsrv.scim.schemas import POLICY, GroupResource
 from scimsrv.scim.urns import ENTERPRISE_SCHEMA, LICENSING_SCHEMA
 
@@ -68,7 +67,7 @@ def parse_patch(body: Any, model: type) -> PatchOp:
         patch = PatchOp[model].model_validate(
             payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
-    except (ValidationError, SCIMException) as exc:
+    except MODEL_ERRORS as exc:
         raise scim_error(exc) from exc
     _refuse_read_only_targets(patch)
     return patch
@@ -95,7 +94,7 @@ def apply_patch(patch: PatchOp, resource: Any) -> bool:
         return False
     try:
         return patch.patch(resource, scim_policy=POLICY)
-    except (ValidationError, SCIMException) as exc:
+    except MODEL_ERRORS as exc:
         raise scim_error(exc) from exc
 
 

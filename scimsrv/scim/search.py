@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
-from scim2_models import Context, SCIMException, SearchRequest
+from scim2_models import Context, SearchRequest
 
 from scimsrv.scim.errors import ScimError
-from scimsrv.scim.parsing import require_object, scim_error
+from scimsrv.scim.parsing import MODEL_ERRORS, require_object, scim_error
 from scimsrv.scim.urns import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
@@ -88,7 +87,7 @@ def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
     try:
         schema = SearchRequest if model is None else SearchRequest[model]
         return schema.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
-    except (ValidationError, SCIMException) as exc:
+    except MODEL_ERRORS as exc:
         raise scim_error(exc) from exc
 
 
@@ -175,14 +174,6 @@ def list_response(
         body["previousCursor"] = previous_cursor
     body["Resources"] = resources
     return body
-
-
-def dump(resource: Any, search: SearchRequest | None, context: Context) -> dict[str, Any]:
-    """The resource as sent to the client, honouring attributes/excludedAttributes."""
-    try:
-        return resource.model_dump(scim_ctx=context, response_parameters=search)
-    except (ValidationError, SCIMException) as exc:
-        raise scim_error(exc) from exc
 
 
 def reject_unsupported(search: SearchRequest) -> None:

@@ -28,7 +28,9 @@ from sqlalchemy.orm import Session
 
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database, Failure, failure_kind
+from licensing_core.errors import UnknownTenant
 from licensing_core.signing import KeyRing
+from licensing_core.tenants import is_tenant_id
 from scimsrv.services import tokens
 from scimsrv.services.errors import Busy, Unauthorized
 from scimsrv.settings import Settings
@@ -108,6 +110,7 @@ class Service:
         """
         if not caller.local and not caller.credential:
             raise Unauthorized(caller.missing)
+        tenant_known = not tenant_id or is_tenant_id(tenant_id)
         keyring = self.keyring
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -117,6 +120,8 @@ class Service:
                         storage, caller.owner, caller.credential or ""
                     ):
                         raise Unauthorized(caller.invalid)
+                    if not tenant_known:  # no such tenant can exist: no query with it
+                        raise UnknownTenant(f"no tenant {tenant_id!r}")
                     return work(Tx(session, tenant_id, self.clock(), cause, keyring, storage))
             except (DBAPIError, PoolTimeout) as exc:
                 kind = failure_kind(exc)

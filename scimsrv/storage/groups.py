@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from scimsrv.scim.documents import GroupColumns
 from scimsrv.scim.errors import ScimError
+from scimsrv.scim.values import is_resource_id
 from scimsrv.storage.rows import chunks, dialect_insert, labelled
 from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser
 
@@ -79,6 +80,8 @@ def read_group(session: Session, tenant_id: str, group_id: str, *, lock: str | N
     """The group, or None. ``lock``: ``"update"`` row-locks it for a write
     (``FOR NO KEY UPDATE``: membership inserts' foreign-key checks pass),
     ``"delete"`` for its deletion (``FOR UPDATE``)."""
+    if not is_resource_id(group_id):
+        return None  # not an id this service hands out: no such group, no query
     statement = _RECORD
     if lock is not None:
         statement = statement.with_for_update(key_share=lock != "delete")
@@ -164,7 +167,8 @@ def add_members(
     insert_for = dialect_insert(session)
     by_display: dict[str | None, list[str]] = {}
     for user_id, display in members.items():
-        by_display.setdefault(display, []).append(user_id)
+        if is_resource_id(user_id):  # any other value names no user: refused below
+            by_display.setdefault(display, []).append(user_id)
     added: list[str] = []
     for display, user_ids in by_display.items():
         for chunk in chunks(user_ids):
@@ -189,7 +193,7 @@ def add_members(
 def _require_users(session: Session, tenant_id: str, user_ids: Sequence[str]) -> None:
     """Every id is a user of this tenant, else 400 invalidValue (RFC 7644 §3.12)."""
     found: set[str] = set()
-    for chunk in chunks(user_ids):
+    for chunk in chunks([u for u in user_ids if is_resource_id(u)]):
         found.update(
             session.execute(
                 select(ScimUser.id).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(chunk))
@@ -218,7 +222,7 @@ def remove_members(
             .all()
         )
     removed: list[str] = []
-    for chunk in chunks(list(dict.fromkeys(user_ids))):
+    for chunk in chunks([u for u in dict.fromkeys(user_ids) if is_resource_id(u)]):
         removed += (
             session.execute(
                 delete(GroupMember)

@@ -23,6 +23,8 @@ from scimsrv.storage.filters import (
 Row = TypeVar("Row")
 
 DEFAULT_MAX_COUNT = 1000
+# Beyond this startIndex no page holds rows; PostgreSQL's OFFSET is a bigint.
+MAX_START_INDEX = 2**31
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,9 @@ def run_list(
 
     start = max(1, request.start_index or 1)
     rows = []
-    if count and start == 1:
+    if start > MAX_START_INDEX:
+        pass  # past any row a table can hold: an empty page, no OFFSET the database refuses
+    elif count and start == 1:
         query = select(*columns).where(*where).order_by(*order).limit(count)
         rows = connection.execute(query).all()
     elif count:

@@ -33,6 +33,7 @@ from licensing_core.holdings import ORDER, PLAN_SELECTS, PlanView, plan_views_fr
 from licensing_core.tables import Associate, AssociatePlan
 from scimsrv.scim.documents import UserColumns
 from scimsrv.scim.errors import ScimError
+from scimsrv.scim.values import is_resource_id
 from scimsrv.storage.rows import chunks, dialect_insert, labelled
 from scimsrv.storage.tables import GroupMember, ScimGroup, ScimUser
 
@@ -130,6 +131,8 @@ def read_user(session: Session, tenant_id: str, user_id: str, *, lock: str | Non
     """The user, or None. ``lock``: ``"update"`` row-locks it for a write
     (PostgreSQL ``FOR NO KEY UPDATE``, which leaves foreign-key checks of
     membership inserts free), ``"delete"`` for its deletion (``FOR UPDATE``)."""
+    if not is_resource_id(user_id):
+        return None  # not an id this service hands out: no such user, no query
     statement = _RECORD
     if lock is not None:
         statement = statement.with_for_update(of=ScimUser, key_share=lock != "delete")
@@ -221,6 +224,8 @@ def delete_user(session: Session, tenant_id: str, record: UserRecord) -> list[st
 
 def group_ids_of(session: Session, tenant_id: str, user_id: str) -> list[str]:
     """The ids of the groups a user is in, sorted (to lock them in order)."""
+    if not is_resource_id(user_id):
+        return []
     return list(
         session.execute(
             select(GroupMember.group_id)

@@ -262,7 +262,29 @@ def filter_clause(
         # What identity providers send on every sync, ``userName eq "..."``:
         # the same comparison as the full path, without parsing the filter.
         return Translator(root).compare(operand, CompareOperator.eq, simple.group(2))
-    return Translator(root).visit(parse_filter(text), root)
+    if len(text) > MAX_FILTER_LENGTH:
+        raise invalid_filter(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    node = parse_filter(text)
+    if _terms(node) > MAX_FILTER_TERMS:
+        raise invalid_filter(f"the filter has more than {MAX_FILTER_TERMS} comparisons")
+    return Translator(root).visit(node, root)
+
+
+# Far more than any identity provider sends, far less than SQLite's limit of
+# 1,000 on the depth of an expression (a chain of ``or`` nests one deeper each).
+MAX_FILTER_LENGTH = 10_000
+MAX_FILTER_TERMS = 200
+
+
+def _terms(node: FilterNode) -> int:
+    """How many comparisons (and ``pr`` tests) a filter makes."""
+    if isinstance(node, LogicalExpr):
+        return sum(_terms(term) for term in node.terms)
+    if isinstance(node, Not):
+        return _terms(node.expr)
+    if isinstance(node, ValuePath):
+        return _terms(node.val_filter)
+    return 1
 
 
 # ``attr eq "literal"`` with a plain attribute name and no escapes in the literal.

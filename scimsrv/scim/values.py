@@ -1,0 +1,92 @@
+"""What a request may carry, checked before anything else reads it, so that
+SQLite and PostgreSQL answer alike and nothing a client sends can reach the
+database in a form it refuses (RFC 7644 §3.12: 400 ``invalidValue``).
+
+* JSON nests at most :data:`MAX_DEPTH` levels; ``NaN`` and ``Infinity`` are
+  not JSON (RFC 8259) and are refused.
+* No string, key or query parameter contains NUL (U+0000) or a lone UTF-16
+  surrogate: PostgreSQL cannot store either, SQLite would store what
+  PostgreSQL refuses.
+* The attributes kept in columns (userName, externalId, displayName, a
+  member's display) are at most :data:`COLUMN_LENGTH` characters; other
+  strings at most :data:`MAX_STRING`.
+* Resource ids are the UUIDs this service hands out: anything else names no
+  resource (404), without a query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from scimsrv.scim.errors import ScimError
+
+MAX_DEPTH = 32
+COLUMN_LENGTH = 255
+MAX_STRING = 65_536
+# The ids of users and groups: uuid4, canonical form.
+_RESOURCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_resource_id(text: Any) -> bool:
+    """Whether ``text`` could be the id of a user or group of this service."""
+    return isinstance(text, str) and _RESOURCE_ID.match(text) is not None
+
+
+def storable(text: str, where: str, limit: int = MAX_STRING) -> str:
+    """``text`` if the databases can store it, else 400 ``invalidValue``."""
+    if "\x00" in text:
+        raise ScimError(
+            400, f"{where} contains NUL (U+0000), which cannot be stored", "invalidValue"
+        )
+    if len(text) > limit:
+        raise ScimError(
+            400, f"{where} is longer than {limit} characters ({len(text)})", "invalidValue"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ScimError(
+            400, f"{where} contains a lone UTF-16 surrogate, which is not text", "invalidValue"
+        ) from None
+    return text
+
+
+def column(value: Any, name: str) -> Any:
+    """A value for a column attribute (at most :data:`COLUMN_LENGTH` characters)."""
+    if isinstance(value, str):
+        storable(value, name, COLUMN_LENGTH)
+    return value
+
+
+def checked_json(document: Any) -> Any:
+    """``document`` (parsed JSON) if every level and string of it is storable.
+
+    :raises ScimError: 400 ``invalidSyntax`` past :data:`MAX_DEPTH` levels,
+        400 ``invalidValue`` for a string :func:`storable` refuses.
+    """
+    pending: list[tuple[Any, int, str]] = [(document, 1, "body")]
+    while pending:
+        value, depth, where = pending.pop()
+        if isinstance(value, str):
+            storable(value, where)
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ScimError(
+                    400, f"the JSON nests more than {MAX_DEPTH} levels deep", "invalidSyntax"
+                )
+            items: Iterable = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                label = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+                if isinstance(key, str):
+                    storable(key, f"a key of {where}", COLUMN_LENGTH)
+                pending.append((item, depth + 1, label[:200]))
+    return document
+
+
+def checked_query(parameters: Mapping[str, str]) -> None:
+    """Query parameter names and values the service can use."""
+    for name, value in parameters.items():
+        storable(name, "a query parameter name", COLUMN_LENGTH)
+        storable(value, f"query parameter {name!r}")
