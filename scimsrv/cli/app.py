@@ -7,6 +7,7 @@ whatever command comes first. Failures exit non-zero with one line,
 
 from __future__ import annotations
 
+import os
 import socket
 
 import typer
@@ -19,6 +20,7 @@ from scimsrv.cli.rules import rules_app
 from scimsrv.cli.support import fail, migrated, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
+from scimsrv.logs import log_config
 from scimsrv.storage import schema
 
 app = typer.Typer(
@@ -53,12 +55,16 @@ def serve(
     config = settings()
     with migrated(config):
         pass  # each worker process opens its own engine on the migrated database
+    count = workers or config.workers
+    # Every worker reads its settings again: tell them how many they are.
+    os.environ["SCIMSRV_WORKERS"] = str(count)
     server_config = NoDelayConfig(
         "scimsrv.asgi:app",
         host=host or config.host,
         port=port or config.port,
-        workers=workers or config.workers,
-        log_level="info",
+        workers=count,
+        log_config=log_config(),
+        access_log=False,
     )
     if server_config.workers > 1:
         Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()

@@ -25,10 +25,14 @@ from starlette.routing import Mount, Route
 
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
+from scimsrv.http.access_log import AccessLog
 from scimsrv.http.admin import licenses, reports, rules
 from scimsrv.http.errors import EXCEPTION_HANDLERS
+from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
 from scimsrv.http.pages.license_page import license_page
+from scimsrv.http.paths import CanonicalEndpointNames
+from scimsrv.http.rate_limit import RateLimit
 from scimsrv.http.scim import bulk, discovery
 from scimsrv.http.scim.resources import (
     GROUPS,
@@ -147,7 +151,19 @@ def create_app(
             Mount(TENANT_BASE, routes=scim),
             Mount(ADMIN_BASE, routes=admin),
         ],
-        middleware=[Middleware(ScimServerErrors)],
+        # Outermost first: names, the request's log line, headers, the 500 of last
+        # resort, then the limit (before any work).
+        middleware=[
+            Middleware(CanonicalEndpointNames),
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders),
+            Middleware(ScimServerErrors),
+            Middleware(
+                RateLimit,
+                rate=settings.rate_limit / settings.workers,
+                burst=settings.rate_burst / settings.workers,
+            ),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

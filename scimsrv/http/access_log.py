@@ -1,0 +1,80 @@
+"""One log event per request on the ``scimsrv.access`` logger (a JSON line on
+stderr, :mod:`scimsrv.logs`): request
+id, method, route template, tenant, status and duration. Never the query
+string (a client may put a token there) nor any header; the request id comes
+from ``X-Request-Id`` when the client sends a sane one, else it is made
+here, and it is echoed in the response's ``X-Request-Id``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("scimsrv.access")
+REQUEST_ID = "X-Request-Id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TENANT = re.compile(r"^/t/([^/]+)/")
+
+
+def request_id(scope: Scope) -> str:
+    """The request's id: the client's ``X-Request-Id`` if sane, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _SANE_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as written in the app factory, ids never spelled out."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "(unmatched)"
+    root = scope.get("root_path", "")
+    if root.startswith("/t/"):
+        return "/t/{tenant}/scim/v2" + path
+    if root.startswith("/admin/"):
+        return "/admin/v1" + path
+    return path
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 500
+
+        async def tracking(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        finally:
+            tenant = _TENANT.match(scope.get("path", ""))
+            fields = {
+                "request_id": rid,
+                "method": scope.get("method"),
+                "route": route_template(scope),
+                "tenant": tenant.group(1) if tenant else None,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            log.info("request", extra={"fields": fields})
