@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, literal, select
 from sqlalchemy.orm import Session
 
 from licensing_core.periods import Period
 from licensing_core.plans import Combination, plan_named
-from licensing_core.tables import GRANT, Associate, LedgerEntry
+from licensing_core.tables import Associate
 from licensing_core.tenants import get_tenant
-from licensing_core.usage.intervals import combination_intervals, plan_intervals
+from licensing_core.usage.intervals import combination_intervals, plan_intervals, plan_links
 from licensing_core.usage.names import ALL_USERS, PLAN_BITS, explain_target
 from licensing_core.usage.pending import pending_intervals
-from licensing_core.usage.sqltime import read_time, sql_time
+from licensing_core.usage.sqltime import read_time
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,13 @@ def explain(
         )
         order = (iv.c.associate_id, iv.c.t0)
     elif kind == "plan":
-        stmt, order = _explain_plan(tenant_id, period.start, until, target)
+        links = plan_links(tenant_id, period.start, until, plan=plan_named(target))
+        stmt = select(
+            links.c.assoc_id, Associate.name, links.c.granted, links.c.released, literal("")
+        ).outerjoin(
+            Associate, and_(Associate.tenant_id == tenant_id, Associate.id == links.c.assoc_id)
+        )
+        order = (links.c.assoc_id, links.c.granted)
     else:
         plans = plan_intervals(tenant_id, period.start, until)
         combos = combination_intervals(plans)
@@ -90,47 +96,3 @@ def explain(
             read_time(end) if end is not None else None,
             detail or "",
         )
-
-
-def _explain_plan(tenant_id: str, start: datetime, until: datetime, plan_name: str):
-    ledger = LedgerEntry
-    module = plan_named(plan_name).module_name
-    events = (
-        select(
-            ledger.assoc_id,
-            ledger.module_license_id,
-            ledger.event,
-            ledger.at,
-            ledger.id.label("ledger_id"),
-        )
-        .where(
-            ledger.tenant_id == tenant_id,
-            ledger.at < sql_time(until),
-            ledger.is_plan.is_(True),
-            ledger.module_name == module,
-            ledger.license_number > 0,
-        )
-        .cte("explained_events")
-    )
-    release = func.lead(events.c.at).over(
-        partition_by=(events.c.module_license_id, events.c.assoc_id),
-        order_by=(events.c.at, events.c.ledger_id),
-    )
-    links = select(events.c.assoc_id, events.c.event, events.c.at, release.label("released")).cte(
-        "explained_links"
-    )
-    start_at = sql_time(start)
-    stmt = (
-        select(links.c.assoc_id, Associate.name, links.c.at, links.c.released, literal(""))
-        .outerjoin(
-            Associate, and_(Associate.tenant_id == tenant_id, Associate.id == links.c.assoc_id)
-        )
-        .where(
-            links.c.event == GRANT,
-            or_(
-                links.c.released.is_(None),
-                and_(links.c.released > start_at, links.c.released > links.c.at),
-            ),
-        )
-    )
-    return stmt, (links.c.assoc_id, links.c.at)

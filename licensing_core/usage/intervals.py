@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select, union_all
 
+from licensing_core.plans import Plan
 from licensing_core.tables import GRANT, LedgerEntry
 from licensing_core.usage.names import PLAN_BITS
 from licensing_core.usage.sqltime import sql_time
@@ -27,29 +28,25 @@ def counted():
     )
 
 
-def plan_intervals(tenant_id: str, start: datetime, until: datetime):
-    """(key=plan bit, assoc_id, t0, t1) for each plan link held in the span.
+def plan_links(tenant_id: str, start: datetime, until: datetime, *, plan: Plan | None = None):
+    """(assoc_id, module_name, granted, released) for each plan link held in the span:
+    of every plan, or only of ``plan``.
 
-    ``t0`` is the grant clipped to ``start``; ``t1`` the release, None when the
-    link is still held at ``until``.
+    ``granted`` and ``released`` are the real instants; ``released`` is None
+    when the link is still held at ``until``.
     """
     ledger = LedgerEntry
+    rows = counted() if plan is None else (*counted(), ledger.module_name == plan.module_name)
     events = (
         select(
             ledger.assoc_id,
             ledger.module_license_id,
-            case(PLAN_BITS, value=ledger.module_name, else_=0).label("bit"),
+            ledger.module_name,
             ledger.event,
             ledger.at,
             ledger.id.label("ledger_id"),
         )
-        .where(
-            ledger.tenant_id == tenant_id,
-            ledger.at < sql_time(until),
-            ledger.is_plan.is_(True),
-            ledger.module_name.in_(list(PLAN_BITS)),
-            ledger.license_number > 0,
-        )
+        .where(ledger.tenant_id == tenant_id, ledger.at < sql_time(until), *rows)
         .cte("plan_events")
     )
     # A link's grant is followed by its release (or nothing, while held).
@@ -59,19 +56,14 @@ def plan_intervals(tenant_id: str, start: datetime, until: datetime):
     )
     links = select(
         events.c.assoc_id,
-        events.c.bit,
+        events.c.module_name,
         events.c.event,
         events.c.at.label("granted"),
         release.label("released"),
     ).cte("plan_links")
     start_at = sql_time(start)
     return (
-        select(
-            links.c.bit.label("key"),
-            links.c.assoc_id,
-            case((links.c.granted < start_at, start_at), else_=links.c.granted).label("t0"),
-            links.c.released.label("t1"),
-        )
+        select(links.c.assoc_id, links.c.module_name, links.c.granted, links.c.released)
         .where(
             links.c.event == GRANT,
             or_(
@@ -79,8 +71,24 @@ def plan_intervals(tenant_id: str, start: datetime, until: datetime):
                 and_(links.c.released > start_at, links.c.released > links.c.granted),
             ),
         )
-        .cte("plan_intervals")
+        .cte("held_links")
     )
+
+
+def plan_intervals(tenant_id: str, start: datetime, until: datetime):
+    """(key=plan bit, assoc_id, t0, t1) for each plan link held in the span.
+
+    ``t0`` is the grant clipped to ``start``; ``t1`` the release, None when the
+    link is still held at ``until``.
+    """
+    links = plan_links(tenant_id, start, until)
+    start_at = sql_time(start)
+    return select(
+        case(PLAN_BITS, value=links.c.module_name, else_=0).label("key"),
+        links.c.assoc_id,
+        case((links.c.granted < start_at, start_at), else_=links.c.granted).label("t0"),
+        links.c.released.label("t1"),
+    ).cte("plan_intervals")
 
 
 def combination_intervals(plans):
