@@ -80,6 +80,14 @@ def test_license_page_shows_owner_serial_expiry_list_status_and_chart(db, licens
     assert html.count('<polyline class="plan"') == 3
 
 
+def test_license_page_escapes_what_the_license_set_says(db, licensed, tenant_id):
+    page = run(db, gather, tenant_id, at=NOW, write=False)
+    status = dataclasses.replace(page.status, company_name="<script>x()</script> & 'Co'")
+    html = render(dataclasses.replace(page, status=status))
+    assert "<script>" not in html
+    assert "&lt;script&gt;x()&lt;/script&gt; &amp; &#39;Co&#39;" in html
+
+
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
