@@ -76,8 +76,16 @@ def test_license_page_shows_owner_serial_expiry_list_status_and_chart(db, licens
     assert "1 user(s) waiting for seats: cecilie (Sales-Premium)" in html
     assert "license expires on 2027-06-30" in html
     row = re.search(r"<tr><td>Sales-Premium</td>.*?</tr>", html).group(0)
-    assert re.findall(r"<td class='num'>(\w+)</td>", row) == ["2", "0", "2"]
-    assert html.count("<polyline class='plan'") == 3
+    assert re.findall(r'<td class="num">(\w+)</td>', row) == ["2", "0", "2"]
+    assert html.count('<polyline class="plan"') == 3
+
+
+def test_license_page_escapes_what_the_license_set_says(db, licensed, tenant_id):
+    page = run(db, gather, tenant_id, at=NOW, write=False)
+    status = dataclasses.replace(page.status, company_name="<script>x()</script> & 'Co'")
+    html = render(dataclasses.replace(page, status=status))
+    assert "<script>" not in html
+    assert "&lt;script&gt;x()&lt;/script&gt; &amp; &#39;Co&#39;" in html
 
 
 def chromium() -> str:

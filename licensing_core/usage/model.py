@@ -1,0 +1,169 @@
+"""The report's data: the figures of a plan, a combination or all plan holders, the
+seats bought, the users pending, and the JSON the CLI and the API print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from licensing_core.periods import Period, days_of
+from licensing_core.usage.names import ALL_USERS, explain_target
+
+BILLABLE_RULE = (
+    "per plan, the most licenses held by active users at the close of any day (UTC) "
+    "of the period; total = sum over plans"
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The figures of one plan, one combination, or all plan holders (see package doc)."""
+
+    name: str
+    in_use_at_end: int = 0
+    peak: int = 0
+    peak_day: int = 0
+    peak_day_date: date | None = None
+    average: float = 0.0
+    plan_days: float = 0.0
+    users: int = 0
+    bought: int | None = None
+    unrestricted: bool = False
+    daily: tuple[int, ...] = ()
+
+    def to_json(self, *, with_daily: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.bought is not None:
+            data["bought"] = self.bought
+            data["unrestricted"] = self.unrestricted
+        data.update(
+            in_use_at_end=self.in_use_at_end,
+            peak=self.peak,
+            peak_day=self.peak_day,
+            peak_day_date=self.peak_day_date.isoformat() if self.peak_day_date else None,
+            average=round(self.average, 4),
+            plan_days=round(self.plan_days, 4),
+            users=self.users,
+        )
+        if with_daily:
+            data["daily"] = list(self.daily)
+        return data
+
+
+@dataclass(frozen=True)
+class LoginSeats:
+    """Approach 1: a ``user`` or ``web`` license, bought (an upper bound only)."""
+
+    module_name: str
+    bought: int
+    unrestricted: bool
+
+
+@dataclass(frozen=True)
+class PendingUser:
+    """An associate waiting for seats at the end of the counted span."""
+
+    associate_id: int
+    name: str
+    requested: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Users waiting for seats: at the end of the counted span, and at some time in it."""
+
+    at_end: int = 0
+    during: int = 0
+    by_request: dict[str, int] = field(default_factory=dict)
+    users: tuple[PendingUser, ...] = ()
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """One tenant's usage over one period; ``to_json`` is what the CLI and API print."""
+
+    tenant_id: str
+    tenant_name: str
+    billing_period: str
+    contract_start: date | None
+    period: Period
+    counted_until: datetime
+    login: tuple[LoginSeats, ...]
+    plans: tuple[Usage, ...]
+    combinations: tuple[Usage, ...]
+    all_users: Usage
+    pending: Pending
+
+    @property
+    def complete(self) -> bool:
+        """The period is over: its numbers will never change."""
+        return self.counted_until >= self.period.end
+
+    @property
+    def billable(self) -> int:
+        return sum(plan.peak_day for plan in self.plans)
+
+    @property
+    def days(self) -> list[date]:
+        return days_of(Period(self.period.label, self.period.start, self.counted_until))
+
+    def usage(self, name: str) -> Usage:
+        """The figures of a plan, a combination (``A + B``) or ``users``.
+
+        A single plan's name gives the plan (all its holders), not the
+        combination of users holding that plan only.
+        """
+        if name.strip().casefold() == ALL_USERS:
+            return self.all_users
+        wanted = explain_target(name)
+        for usage in (*self.plans, *self.combinations):
+            if usage.name == wanted[1]:
+                return usage
+        return Usage(wanted[1])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant_id,
+            "tenant_name": self.tenant_name,
+            "billing_period": self.billing_period,
+            "contract_start": self.contract_start.isoformat() if self.contract_start else None,
+            "period": {
+                "label": self.period.label,
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                "counted_until": self.counted_until.isoformat(),
+                "complete": self.complete,
+                "days": [day.isoformat() for day in self.days],
+            },
+            "billable": {
+                "rule": BILLABLE_RULE,
+                "plan_licenses": self.billable,
+                "per_plan": {plan.name: plan.peak_day for plan in self.plans},
+            },
+            "login_licenses": [
+                {"module": s.module_name, "bought": s.bought, "unrestricted": s.unrestricted}
+                for s in self.login
+            ],
+            "plans": [plan.to_json() for plan in self.plans],
+            "combinations": [c.to_json(with_daily=False) for c in self.combinations],
+            "users": self.all_users.to_json(),
+            "pending": {
+                "at_end": self.pending.at_end,
+                "during": self.pending.during,
+                "by_request": self.pending.by_request,
+                "listed": [
+                    {
+                        "associate_id": p.associate_id,
+                        "name": p.name,
+                        "requested": p.requested,
+                        "reason": p.reason,
+                        "since": p.since.isoformat(),
+                    }
+                    for p in self.pending.users
+                ],
+            },
+        }
