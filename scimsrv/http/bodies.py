@@ -56,16 +56,18 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, *, checked: bool = True) -> Any:
     """The body as JSON, every string and level of it storable
-    (:func:`scimsrv.scim.values.checked_json`); 400 ``invalidSyntax`` when it is not JSON."""
+    (:func:`scimsrv.scim.values.checked_json`) unless ``checked`` is False (a
+    /Bulk request checks each operation apart); 400 ``invalidSyntax`` when it
+    is not JSON."""
     try:
         document = json.loads(raw, parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ScimError(400, f"malformed JSON body: {exc}", "invalidSyntax") from exc
     except RecursionError:
         raise ScimError(400, "the JSON nests too deeply", "invalidSyntax") from None
-    return checked_json(document)
+    return checked_json(document) if checked else document
 
 
 def tenant_base_url(request: Request) -> str:

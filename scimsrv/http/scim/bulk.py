@@ -1,5 +1,5 @@
 """POST /Bulk (RFC 7644 §3.7): each operation its own use case and transaction,
-results in order.
+results in the order sent.
 
 An operation runs the same use case as its endpoint (``users.create_user``,
 ``groups.patch_group``...), so a bulk write obeys exactly the same rules. A
@@ -8,6 +8,7 @@ failed operation changes nothing; earlier successful ones stay committed.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scim2_models import Context
@@ -21,14 +22,16 @@ from scimsrv.http.bodies import parse_json, read_body, scim_response, tenant_bas
 from scimsrv.http.errors import domain_error
 from scimsrv.http.scim.rendering import resource_body
 from scimsrv.http.scim.resources import GROUPS, USERS, Kind
-from scimsrv.scim.bulk import parse_bulk, resolve, target
+from scimsrv.scim.bulk import execution_order, parse_bulk, resolve, resolve_path, target
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.scim.parsing import parse_resource
 from scimsrv.scim.patch import parse_patch
 from scimsrv.scim.urns import BULK_RESPONSE
+from scimsrv.scim.values import checked_json
 from scimsrv.services.errors import Busy, Unauthorized
 from scimsrv.services.transaction import Service
 
+log = logging.getLogger("scimsrv")
 _KINDS = {kind.endpoint: kind for kind in (USERS, GROUPS)}
 
 
@@ -65,59 +68,81 @@ def _error(exc: Exception) -> ScimError:
 
 
 def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
-    """Every operation in order, each in its own transaction (in a worker thread)."""
+    """Every operation, each in its own transaction (in a worker thread): in the
+    order sent, except that an operation runs after the POSTs it refers to.
+    The response lists the result of every operation processed, in the order
+    sent; ``failOnErrors`` stops after that many failures."""
     service: Service = request.app.state.service
     who, tenant_id = caller(request), request.path_params["tenant"]
-    base = tenant_base_url(request)
     # The whole request is refused at once for a bad token, before its body is read.
     service.run(lambda tx: None, caller=who, tenant_id=tenant_id, write=False)
-    bulk = parse_bulk(parse_json(raw))
-    created: dict[str, str] = {}
-    results: list[dict[str, Any]] = []
+    # Each operation's values are checked with it: one bad value fails one operation.
+    bulk = parse_bulk(parse_json(raw, checked=False))
+    run = Operation(service, who, tenant_id, tenant_base_url(request))
+    results: dict[int, dict[str, Any]] = {}
     errors = 0
-    for operation in bulk.operations:
+    for index in execution_order(bulk.operations):
+        result = run(bulk.operations[index])
+        results[index] = result
+        if int(result["status"]) >= 400:
+            errors += 1
+            if bulk.fail_on_errors is not None and errors >= bulk.fail_on_errors:
+                break
+    return {"schemas": [BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
+
+
+class Operation:
+    """Runs one bulk operation as its own use case and answers its result."""
+
+    def __init__(self, service: Service, who, tenant_id: str, base: str) -> None:
+        self.service = service
+        self.who = who
+        self.tenant_id = tenant_id
+        self.base = base
+        self.created: dict[str, str] = {}  # bulkId -> id of the resource its POST made
+
+    def __call__(self, operation: dict[str, Any]) -> dict[str, Any]:
         method = str(operation.get("method", "")).upper()
         result: dict[str, Any] = {"method": method}
         bulk_id = operation.get("bulkId")
         if bulk_id is not None:
             result["bulkId"] = bulk_id
         try:
-            if method == "POST" and not isinstance(bulk_id, str):
-                raise ScimError(400, "a bulk POST needs a bulkId", "invalidValue")
-            path = resolve(operation.get("path", ""), created)
-            endpoint, resource_id = target(method, path)
-            data = resolve(operation.get("data"), created) if method != "DELETE" else None
-            work = _work(method, _KINDS[endpoint], resource_id, data, operation.get("version"))
-            view = service.run(
-                work, caller=who, tenant_id=tenant_id, cause=f"bulk {method} /{endpoint}"
-            )
+            return {**result, **self._run(method, bulk_id, operation)}
         except (ScimError, LicensingError, Unauthorized, Busy) as exc:
             error = _error(exc)
-            errors += 1
-            result["status"] = str(error.status)
-            result["response"] = error_body(error.status, error.detail, error.scim_type)
-            results.append(result)
-            if bulk.fail_on_errors is not None and errors >= bulk.fail_on_errors:
-                break
-            continue
-        result["status"] = {"POST": "201", "DELETE": "204"}.get(method, "200")
-        if view is not None:
-            result["location"] = f"{base}/{endpoint}/{view.id}"
-            result["version"] = view.version
-            if method == "POST":
-                created[bulk_id] = view.id
-                result["response"] = resource_body(
-                    base,
-                    view,
-                    endpoint,
-                    _KINDS[endpoint].model,
-                    None,
-                    Context.RESOURCE_CREATION_RESPONSE,
-                )
-        else:
-            result["location"] = f"{base}/{endpoint}/{resource_id}"
-        results.append(result)
-    return {"schemas": [BULK_RESPONSE], "Operations": results}
+        except Exception:  # one operation's surprise is not the whole request's
+            log.exception("bulk %s operation failed", method)
+            error = ScimError(500, "internal server error")
+        body = error_body(error.status, error.detail, error.scim_type)
+        return {**result, "status": str(error.status), "response": body}
+
+    def _run(self, method: str, bulk_id: Any, operation: dict[str, Any]) -> dict[str, Any]:
+        checked_json(operation)
+        if method == "POST" and not isinstance(bulk_id, str):
+            raise ScimError(400, "a bulk POST needs a bulkId", "invalidValue")
+        path = resolve_path(operation.get("path", ""), self.created)
+        endpoint, resource_id = target(method, path)
+        data = resolve(operation.get("data"), self.created) if method != "DELETE" else None
+        kind = _KINDS[endpoint]
+        work = _work(method, kind, resource_id, data, operation.get("version"))
+        view = self.service.run(
+            work, caller=self.who, tenant_id=self.tenant_id, cause=f"bulk {method} /{endpoint}"
+        )
+        status = {"POST": "201", "DELETE": "204"}.get(method, "200")
+        if view is None:
+            return {"status": status, "location": f"{self.base}/{endpoint}/{resource_id}"}
+        answer = {
+            "status": status,
+            "location": f"{self.base}/{endpoint}/{view.id}",
+            "version": view.version,
+        }
+        if method == "POST":
+            self.created[bulk_id] = view.id
+            answer["response"] = resource_body(
+                self.base, view, endpoint, kind.model, None, Context.RESOURCE_CREATION_RESPONSE
+            )
+        return answer
 
 
 async def bulk(request: Request) -> Response:

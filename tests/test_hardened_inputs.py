@@ -1,0 +1,276 @@
+"""Never a 5xx, never a half-applied write: values the databases cannot store,
+JSON that parses but is not valid text or shape, huge numbers and filters,
+/Bulk operations that fail alone, ETags that follow every change, endpoint
+names in any case, limits and headers. SQLite and PostgreSQL answer alike."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from starlette.testclient import TestClient
+
+from scimsrv.http.app import create_app
+from scimsrv.settings import Settings
+from tests.scim_client import GROUP, LICENSING, USER, Clock, live_tenant
+
+LONG = "x" * 256
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+@pytest.fixture
+def scim(db, tenant_id):
+    client, tenant = live_tenant(db, tenant_id, Clock(), seats=5)
+    with client:
+        yield tenant
+
+
+def refused(response, status: int, scim_type: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["schemas"] == [ERROR] and body["status"] == str(status)
+    if scim_type is not None:
+        assert body["scimType"] == scim_type, body
+    return body
+
+
+def counts(scim) -> tuple[int, int]:
+    users = scim.ok("GET", "/Users", count=0)["totalResults"]
+    groups = scim.ok("GET", "/Groups", count=0)["totalResults"]
+    return users, groups
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userName": LONG},
+        {"userName": "ok-long-ext", "externalId": LONG},
+        {"userName": "ok-long-display", "displayName": LONG},
+        {"userName": "nul\u0000name"},
+        {"userName": "ok-nul-ext", "externalId": "a\u0000b"},
+        {"userName": "ok-nul-title", "title": "t\u0000"},
+        {"userName": "ok-nul-key", "urn:x\u0000": "v"},
+        {"userName": "surrogate\ud800"},
+    ],
+    ids=lambda b: next(k for k in b if k != "userName" or len(b) == 1),
+)
+def test_values_the_databases_cannot_store_are_400_and_change_nothing(scim, body):
+    before = counts(scim)
+    response = scim.client.post(
+        f"{scim.base}/Users",
+        content=json.dumps({"schemas": [USER], **body}).encode(),  # \ud800 escaped
+        headers={**scim.headers, "Content-Type": "application/scim+json"},
+    )
+    refused(response, 400, "invalidValue")
+    assert counts(scim) == before
+
+
+def test_group_names_and_member_displays_are_bounded_too(scim):
+    user = scim.user("member@example.com")
+    before = counts(scim)
+    refused(scim.request("POST", "/Groups", {"schemas": [GROUP], "displayName": LONG}), 400)
+    too_long = {"value": user["id"], "display": LONG}
+    refused(
+        scim.request(
+            "POST", "/Groups", {"schemas": [GROUP], "displayName": "G", "members": [too_long]}
+        ),
+        400,
+    )
+    assert counts(scim) == before
+    group = scim.group("Sales-Premium")
+    patch = {"op": "add", "path": "members", "value": [too_long]}
+    refused(scim.request("PATCH", f"/Groups/{group['id']}", _patch(patch)), 400)
+    assert scim.licensing(user["id"]) == {"state": "none"}
+    assert scim.problems() == []
+
+
+def _patch(*operations):
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": list(operations),
+    }
+
+
+def test_a_nul_in_a_filter_or_a_path_id_is_400_or_404(scim):
+    refused(scim.request("GET", "/Users", filter='userName eq "a\u0000"'), 400)
+    for path in ("/Users/%00", "/Groups/%00", "/Users/" + "x" * 300):
+        refused(scim.request("GET", path), 404)
+    refused(scim.request("POST", "/Users/.search", {"filter": 'title eq "\u0000"'}), 400)
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        ("[" * 1000 + "]" * 1000, "nests"),
+        ('{"schemas": [[0]], "userName": "a"}', "schemas"),
+        ('{"schemas": [{}], "userName": "a"}', "schemas"),
+        ('{"schemas": "urn", "userName": "a"}', "schemas"),
+        ('{"userName": NaN}', "NaN"),
+    ],
+)
+def test_json_that_parses_but_is_not_a_resource_is_400(scim, raw, detail):
+    for method, path in (
+        ("POST", "/Users"),
+        ("PUT", "/Users/00000000-0000-4000-8000-000000000000"),
+        ("POST", "/Users/.search"),
+        ("POST", "/Bulk"),
+        ("POST", "/.search"),
+    ):
+        response = scim.client.request(
+            method,
+            scim.base + path,
+            content=raw.encode(),
+            headers={**scim.headers, "Content-Type": "application/scim+json"},
+        )
+        body = refused(response, 400)
+        assert detail in body["detail"], body
+
+
+def test_huge_start_index_is_an_empty_page_and_huge_filters_are_400(scim):
+    scim.user("someone@example.com")
+    page = scim.ok("GET", "/Users", startIndex="100000000000000000000")
+    assert page["Resources"] == [] and page["totalResults"] == 1
+    terms = " or ".join(f'userName eq "u{i}"' for i in range(1200))
+    refused(scim.request("GET", "/Users", filter=terms), 400, "invalidFilter")
+    refused(scim.request("POST", "/Groups/.search", {"filter": terms}), 400, "invalidFilter")
+
+
+def test_a_tampered_cursor_is_400_invalid_cursor(scim):
+    import base64
+
+    for payload in (
+        {"s": "", "o": "a", "k": None, "i": "\u0000"},
+        {"s": "", "o": "a", "k": 10**30, "i": "00000000-0000-4000-8000-000000000000"},
+    ):
+        cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+        refused(scim.request("GET", "/Users", cursor=cursor), 400, "invalidCursor")
+
+
+def bulk(scim, *operations, **extra):
+    response = scim.request(
+        "POST", "/Bulk", {"schemas": [BULK], "Operations": list(operations), **extra}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["Operations"]
+
+
+def post(bulk_id: str, **data):
+    return {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": bulk_id,
+        "data": {"schemas": [USER], "userName": f"{bulk_id}@example.com", **data},
+    }
+
+
+@pytest.mark.parametrize("bad", [{"userName": LONG}, {"title": "a\u0000"}, {"schemas": [[0]]}])
+def test_a_bad_bulk_operation_fails_alone_and_the_others_commit(scim, bad):
+    results = bulk(scim, post("first"), post("second", **bad), post("third"))
+    assert [r["status"] for r in results] == ["201", "400", "201"]
+    assert results[1]["response"]["schemas"] == [ERROR]
+    names = {u["userName"] for u in scim.ok("GET", "/Users")["Resources"]}
+    assert {"first@example.com", "third@example.com"} <= names
+    assert "second@example.com" not in names
+
+
+def test_fail_on_errors_counts_the_failures_and_stops(scim):
+    results = bulk(
+        scim,
+        post("a", title="x" * 70_000),
+        post("b", title="y" * 70_000),
+        post("c"),
+        failOnErrors=2,
+    )
+    assert [r["status"] for r in results] == ["400", "400"]
+
+
+def test_only_a_whole_value_is_a_bulk_reference_and_forward_references_resolve(scim):
+    results = bulk(
+        scim,
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "team",
+            "data": {
+                "schemas": [GROUP],
+                "displayName": "Sales-Premium",
+                "members": [{"value": "bulkId:later"}],
+            },
+        },
+        post("later", title="see bulkId:abc notes"),
+    )
+    assert [r["status"] for r in results] == ["201", "201"]
+    user_id = results[1]["location"].rsplit("/", 1)[1]
+    assert scim.ok("GET", f"/Users/{user_id}")["title"] == "see bulkId:abc notes"
+    assert scim.licensing(user_id)["planCombination"] == "Sales-Premium"
+
+
+def test_a_membership_or_plan_change_gives_the_user_a_new_etag(scim):
+    user = scim.user("etag@example.com")
+    first = scim.client.get(f"{scim.base}/Users/{user['id']}", headers=scim.headers)
+    etag = first.headers["ETag"]
+    assert etag == first.json()["meta"]["version"]
+    scim.group("Sales-Premium", [user["id"]])
+    second = scim.client.get(
+        f"{scim.base}/Users/{user['id']}", headers={**scim.headers, "If-None-Match": etag}
+    )
+    assert second.status_code == 200, "the groups and the licensing extension changed"
+    body = second.json()
+    assert body["meta"]["version"] != etag == first.json()["meta"]["version"]
+    assert body["meta"]["lastModified"] > first.json()["meta"]["lastModified"]
+    assert body[LICENSING]["state"] == "licensed"
+
+
+def test_endpoint_names_match_whatever_their_case(scim):
+    user = scim.user("case@example.com")
+    for path in ("/users", "/USERS", f"/users/{user['id']}", "/schemas", "/serviceproviderconfig"):
+        response = scim.client.get(scim.base + path, headers=scim.headers)
+        assert response.status_code == 200, (path, response.text)
+
+
+def test_every_response_carries_no_store_and_nosniff(scim):
+    for response in (
+        scim.request("GET", "/Users"),
+        scim.request("GET", "/Nope"),
+        scim.client.get("/healthz"),
+        scim.client.get(f"{scim.base}/Users"),
+    ):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_that_is_not_json_is_415(scim):
+    before = counts(scim)
+    response = scim.client.post(
+        f"{scim.base}/Users",
+        content=b'{"userName": "plain"}',
+        headers={**scim.headers, "Content-Type": "text/plain"},
+    )
+    refused(response, 415)
+    assert counts(scim) == before
+
+
+def test_past_the_tenants_rate_limit_requests_get_429_with_retry_after(db, tenant_id):
+    settings = Settings(rate_limit=1, rate_burst=3)
+    _, scim = live_tenant(db, tenant_id, Clock())
+    with TestClient(create_app(db=db, settings=settings)) as client:
+        answers = [client.get(f"{scim.base}/Users", headers=scim.headers) for _ in range(5)]
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    limited = answers[-1]
+    refused(limited, 429)
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_the_access_log_never_holds_the_query_string(scim, caplog):
+    with caplog.at_level(logging.INFO, logger="scimsrv.access"):
+        response = scim.client.get(
+            f"{scim.base}/Users?access_token=secret-in-query&filter=userName%20pr",
+            headers={**scim.headers, "X-Request-Id": "req-42"},
+        )
+    assert response.headers["X-Request-Id"] == "req-42"
+    [record] = [r for r in caplog.records if r.name == "scimsrv.access"]
+    assert record.fields["route"] == "/t/{tenant}/scim/v2/Users"
+    assert record.fields["request_id"] == "req-42" and record.fields["status"] == 200
+    assert "secret" not in caplog.text and "filter" not in caplog.text
