@@ -10,8 +10,8 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +99,39 @@ def live_server(env: dict[str, str], workdir: Path, workers: int = 1) -> Iterato
         yield root, log
     finally:
         stop(server)
+
+
+@contextmanager
+def killable_server(
+    env: dict[str, str], workdir: Path, workers: int = 1, name: str = "server"
+) -> Iterator[tuple[str, Path, Callable[[], None]]]:
+    """``scimsrv serve`` in a process group of its own: (root URL, log, kill),
+    where ``kill()`` sends SIGKILL to the server and every worker at once, as a
+    crash would. Always gone on the way out."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    log = workdir / f"{name}.log"
+    command = [str(SCIMSRV), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*command, "--workers", str(workers)],
+            env=env,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill() -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+
+    try:
+        wait_healthy(server, f"{root}/healthz", log)
+        yield root, log, kill
+    finally:
+        kill()
 
 
 @dataclass
