@@ -274,3 +274,17 @@ def test_the_access_log_never_holds_the_query_string(scim, caplog):
     assert record.fields["route"] == "/t/{tenant}/scim/v2/Users"
     assert record.fields["request_id"] == "req-42" and record.fields["status"] == 200
     assert "secret" not in caplog.text and "filter" not in caplog.text
+
+
+def test_schemas_advertise_the_limits_and_that_group_names_need_not_be_unique(scim):
+    schemas = {s["id"]: s for s in scim.ok("GET", "/Schemas")["Resources"]}
+    group = {
+        a["name"]: a for a in schemas["urn:ietf:params:scim:schemas:core:2.0:Group"]["attributes"]
+    }
+    user = {
+        a["name"]: a for a in schemas["urn:ietf:params:scim:schemas:core:2.0:User"]["attributes"]
+    }
+    assert group["displayName"]["uniqueness"] == "none"
+    assert "need not be unique" in group["displayName"]["description"]
+    for attribute in (user["userName"], user["externalId"], group["displayName"]):
+        assert "At most 255 characters" in attribute["description"]

@@ -75,7 +75,11 @@ def rules_add(
         "",
         help="Plan combination, e.g. 'Sales-Premium + Service-Essentials'; empty = no selection.",
     ),
-    group: str = typer.Option("", help="Group displayName (scopes in-group / not-in-group)."),
+    group: str = typer.Option(
+        "",
+        help="Group displayName (scopes in-group / not-in-group), any case; names need not "
+        "be unique, so the rule matches every group of that name.",
+    ),
     group_external_id: str = typer.Option("", help="Group externalId instead of displayName."),
     role: str = typer.Option("", help="App role value (scopes has-role / not-has-role)."),
     mode: str = typer.Option(ALWAYS, help=f"{ALWAYS} or {IF_NOT_SET}."),

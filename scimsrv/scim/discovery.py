@@ -43,6 +43,7 @@ from scimsrv.scim.urns import (
     LIST_RESPONSE,
     USER_SCHEMA,
 )
+from scimsrv.scim.values import COLUMN_LENGTH
 
 # Cursors are stateless keyset positions (scimsrv.storage.listing) that never
 # expire, so promising an hour is true.
@@ -97,11 +98,25 @@ GROUP_RESOURCE_TYPE = ResourceType(
 RESOURCE_TYPES = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 
 
+# Attributes kept in columns: RFC 7643 has no maxLength, so the limit is said
+# in their description (scimsrv.scim.values).
+_BOUNDED = {"username", "externalid", "displayname"}
+_GROUP_NOTE = " Names need not be unique: two groups may share one."
+
+
 def _schema_of(model: Any, name: str, description: str) -> Schema:
-    """The schema of a model we parse with, under its RFC 7643 §8.7.1 name."""
+    """The schema of a model we parse with, under its RFC 7643 §8.7.1 name, the
+    limits of this service said in the attributes' descriptions."""
     schema = model.to_schema()
     schema.name = name
     schema.description = description
+    for attribute in schema.attributes or ():
+        if attribute.name.lower() in _BOUNDED:
+            attribute.description = (
+                f"{(attribute.description or '').strip()} At most {COLUMN_LENGTH} characters."
+            )
+        if name == "Group" and attribute.name == "displayName":
+            attribute.description += _GROUP_NOTE
     return schema
 
 
