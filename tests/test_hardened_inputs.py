@@ -286,5 +286,5 @@ def test_schemas_advertise_the_limits_and_that_group_names_need_not_be_unique(sc
     }
     assert group["displayName"]["uniqueness"] == "none"
     assert "need not be unique" in group["displayName"]["description"]
-    for attribute in (user["userName"], user["externalId"], group["displayName"]):
+    for attribute in (user["userName"], user["displayName"], group["displayName"]):
         assert "At most 255 characters" in attribute["description"]
