@@ -83,6 +83,9 @@ def route(path: str, **handlers: Endpoint) -> Route:
     """One route per path with one endpoint per method, so a wrong method gets
     a 405 whose ``Allow`` lists every method of the path."""
 
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])  # Starlette allows HEAD wherever GET is
+
     async def endpoint(request: Request) -> Response:
         return await handlers[request.method](request)
 
@@ -108,7 +111,6 @@ def create_app(
         route(
             "/Users/{id}",
             GET=get(USERS),
-            HEAD=get(USERS),
             PUT=replace(USERS),
             PATCH=patch(USERS),
             DELETE=delete(USERS),
@@ -118,7 +120,6 @@ def create_app(
         route(
             "/Groups/{id}",
             GET=get(GROUPS),
-            HEAD=get(GROUPS),
             PUT=replace(GROUPS),
             PATCH=patch(GROUPS),
             DELETE=delete(GROUPS),

@@ -54,9 +54,11 @@ def storable(text: str, where: str, limit: int = MAX_STRING) -> str:
 
 
 def column(value: Any, name: str) -> Any:
-    """A value for a column attribute (at most :data:`COLUMN_LENGTH` characters)."""
+    """A value for a column attribute: at most :data:`COLUMN_LENGTH` characters,
+    casefolded too (``ß`` folds to ``ss``: names are also kept casefolded)."""
     if isinstance(value, str):
         storable(value, name, COLUMN_LENGTH)
+        storable(value.casefold(), f"{name} (casefolded)", COLUMN_LENGTH)
     return value
 
 

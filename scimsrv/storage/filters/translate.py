@@ -39,6 +39,8 @@ from sqlalchemy import (
     true,
 )
 
+from scimsrv.scim.errors import ScimError
+from scimsrv.scim.values import storable
 from scimsrv.storage.filters.dialect import Dialect
 from scimsrv.storage.filters.operands import (
     BOOLEAN,
@@ -118,6 +120,8 @@ class Translator:
 
     # eq ne co sw ew gt ge lt le --------------------------------------------
     def compare(self, target: Operand | Many, op: CompareOperator, value: Any):
+        if isinstance(value, str):
+            _storable_literal(value)
         if isinstance(target, Many):
             if target.sub is None:
                 raise invalid_filter(
@@ -274,6 +278,14 @@ def filter_clause(
 # 1,000 on the depth of an expression (a chain of ``or`` nests one deeper each).
 MAX_FILTER_LENGTH = 10_000
 MAX_FILTER_TERMS = 200
+
+
+def _storable_literal(value: str) -> None:
+    """A string literal the databases can compare with (no NUL, no lone surrogate)."""
+    try:
+        storable(value, "a filter value")
+    except ScimError as exc:
+        raise invalid_filter(exc.detail) from None
 
 
 def _terms(node: FilterNode) -> int:
