@@ -17,10 +17,13 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensing_core.counting import seats_in_use
 from licensing_core.errors import InvalidLicenseSet, LicensingError
+from licensing_core.identities import Identify
+from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
 from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing, signed_key_label, verify_set
@@ -139,8 +142,15 @@ def import_license_set(
     *,
     at: datetime,
     keyring: KeyRing,
+    installed_by: str = "",
+    identify: Identify | None = None,
 ) -> ImportReport:
     """Verify ``spec`` and make it the tenant's license set, in the caller's transaction.
+
+    The set becomes a new version of the tenant's license history
+    (:mod:`licensing_core.license_history`), in force from ``at``;
+    ``installed_by`` says who imported it (an operator, a token);
+    ``identify`` names the waiting users it serves (see :class:`PlanBook`).
 
     Raises ImportRejected (with the report) when a signature fails or a module
     has more seats in use than the new set grants; the caller's transaction
@@ -183,13 +193,7 @@ def import_license_set(
             .execution_options(populate_existing=True)
         ).scalars()
     )
-    linked = dict(
-        session.execute(
-            select(LicenseAssocLink.module_license_id, func.count())
-            .where(LicenseAssocLink.tenant_id == tenant_id)
-            .group_by(LicenseAssocLink.module_license_id)
-        ).all()
-    )
+    linked = seats_in_use(session, tenant_id, [r.id for r in rows])
 
     existing = {(r.module_name, r.module_version): r for r in rows}
     changes: list[ModuleChange] = []
@@ -204,7 +208,7 @@ def import_license_set(
                 row.module_name,
                 row.module_version,
                 REMOVED,
-                row.in_use,
+                linked.get(row.id, 0),
                 row.license_number,
                 0,
                 False,
@@ -265,17 +269,18 @@ def import_license_set(
     for module in spec.modules:
         row = existing.get((module.module_name, module.module_version))
         if row is None:
-            row = ModuleLicense(
-                tenant_id=tenant_id, module_owner_id=owner.id, in_use=0, registered=at
-            )
+            row = ModuleLicense(tenant_id=tenant_id, module_owner_id=owner.id, registered=at)
             session.add(row)
         else:
             row.updated = at
             row.updated_count = (row.updated_count or 0) + 1
         _copy_module(module, row)
     session.flush()
+    record_version(session, tenant_id, owner, spec.modules, at=at, installed_by=installed_by)
 
-    PlanBook(session, tenant_id, at=at, cause=IMPORT_CAUSE, keyring=keyring).serve_queue()
+    PlanBook(
+        session, tenant_id, at=at, cause=IMPORT_CAUSE, keyring=keyring, identify=identify
+    ).serve_queue()
     return report
 
 
@@ -298,7 +303,7 @@ def _change(module: ModuleSpec, row: ModuleLicense | None, linked: dict[int, int
         module.module_name,
         module.module_version,
         UPDATED,
-        row.in_use,
+        linked.get(row.id, 0),
         row.license_number,
         module.license_number,
         module.unrestricted,

@@ -1,11 +1,15 @@
 """A tenant's license catalog for one transaction: every user license with its
 seats, what each plan requires, and whether the set is read-only.
 
-Read in one query (the modulelicense rows joined with their owner) under the
-tenant's plan lock (:func:`licensing_core.tenants.lock_plans`), so the seat
-counters it holds are exact for the rest of the transaction: only plan-lock
-holders change them. Every row is verified against the trusted keys before
-use; a row that fails is listed with the reason and never granted.
+Read in one query (the tenant row, its modulelicense rows joined with their
+owner, the size of the waiting queue and the highest link, ledger and log
+ids) under the tenant's plan lock (:func:`licensing_core.tenants.lock_plans`),
+so what it holds stays exact for the rest of the transaction: only
+plan-lock holders change it. Seats in use are not part of it: they are
+counted from the links when a grant needs them
+(:data:`licensing_core.counting.IN_USE`). Every row is verified against the
+trusted keys before use; a row that fails is listed with the reason and
+never granted.
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ from licensing_core.tables import (
     USER_LICENSE,
     USER_PLAN_FLAG,
     AssociatePlan,
+    LedgerEntry,
+    LicenseAssocLink,
     ModuleLicense,
     ModuleOwner,
+    PlanStateLog,
+    Tenant,
 )
 from licensing_core.verification import (
     MODULE_COLUMNS,
@@ -54,15 +62,20 @@ class Module:
     license_number: int
     unrestricted: bool
     extra_info: str
-    in_use: int
     sort_order: int = 0
     # Why the row does not work ("" when its signatures hold).
     invalid: str = ""
 
-    @property
-    def free(self) -> int | None:
-        """Seats left, or None when unrestricted."""
-        return None if self.unrestricted else self.license_number - self.in_use
+
+@dataclass(frozen=True)
+class LastIds:
+    """The tenant's highest licenseassoclink, license_ledger and plan_state_log
+    ids when the catalog was read: a transaction numbers its new rows on from
+    them (every primary key is ``(tenant_id, id)``)."""
+
+    link: int = 0
+    ledger: int = 0
+    log: int = 0
 
 
 @dataclass
@@ -76,6 +89,7 @@ class LicenseCatalog:
     # How many associates wait for seats (so a release that frees one knows
     # whether the queue is worth reading).
     waiting: int = 0
+    last_ids: LastIds = LastIds()
     by_name: dict[str, Module] = field(init=False)
     by_id: dict[int, Module] = field(init=False)
 
@@ -133,17 +147,33 @@ class LicenseCatalog:
 
 
 _OWNER = [getattr(ModuleOwner, c).label(f"o_{c}") for c in OWNER_COLUMNS]
-_MODULE = [getattr(ModuleLicense, c).label(c) for c in (*MODULE_COLUMNS, "in_use")]
-_WAITING = (
-    select(func.count())
-    .where(AssociatePlan.tenant_id == ModuleOwner.tenant_id, AssociatePlan.state == PENDING)
-    .scalar_subquery()
-    .label("waiting")
-)
-# Built once: every recompute runs it. Owners without rows still come back (outer join).
+_MODULE = [getattr(ModuleLicense, c).label(c) for c in MODULE_COLUMNS]
+
+
+def _of_tenant(aggregate, *conditions):
+    return select(aggregate).where(*conditions).scalar_subquery()
+
+
+_TENANT_FIGURES = [
+    _of_tenant(
+        func.count(), AssociatePlan.tenant_id == Tenant.tenant_id, AssociatePlan.state == PENDING
+    ).label("waiting"),
+    _of_tenant(func.max(LicenseAssocLink.id), LicenseAssocLink.tenant_id == Tenant.tenant_id).label(
+        "last_link"
+    ),
+    _of_tenant(func.max(LedgerEntry.id), LedgerEntry.tenant_id == Tenant.tenant_id).label(
+        "last_ledger"
+    ),
+    _of_tenant(func.max(PlanStateLog.id), PlanStateLog.tenant_id == Tenant.tenant_id).label(
+        "last_log"
+    ),
+]
+# Built once: every recompute runs it. A tenant without a set still gives a
+# row (outer joins), as do owners without modules.
 _ROWS = (
-    select(*_OWNER, *_MODULE, _WAITING)
-    .select_from(ModuleOwner)
+    select(*_TENANT_FIGURES, *_OWNER, *_MODULE)
+    .select_from(Tenant)
+    .outerjoin(ModuleOwner, ModuleOwner.tenant_id == Tenant.tenant_id)
     .outerjoin(
         ModuleLicense,
         (ModuleLicense.tenant_id == ModuleOwner.tenant_id)
@@ -172,12 +202,12 @@ class _Owner:
 
 def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseCatalog:
     """The tenant's catalog, verified; call it holding the plan lock."""
-    rows = session.connection().execute(_ROWS.where(ModuleOwner.tenant_id == tenant_id)).all()
+    rows = session.connection().execute(_ROWS.where(Tenant.tenant_id == tenant_id)).all()
     owners: dict[int, _Owner] = {}
     modules = []
     for row in rows:
         owner_id = row.o_id
-        if owner_id not in owners:
+        if owner_id is not None and owner_id not in owners:
             owners[owner_id] = _Owner(*(getattr(row, f"o_{c}") for c in OWNER_COLUMNS))
         if row.id is not None:
             modules.append(row)
@@ -192,7 +222,6 @@ def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseC
                 license_number=row.license_number,
                 unrestricted=row.unrestricted,
                 extra_info=row.extra_info,
-                in_use=row.in_use,
                 sort_order=row.sort_order,
                 invalid=verification.row_problems.get(row.id, ""),
             )
@@ -202,4 +231,7 @@ def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseC
         verification,
         min(stops) if stops else None,
         rows[0].waiting if rows else 0,
+        LastIds(*(getattr(rows[0], f"last_{kind}") or 0 for kind in ("link", "ledger", "log")))
+        if rows
+        else LastIds(),
     )

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from licensing_core.plans import Combination, plan_for_module
@@ -27,6 +27,24 @@ from licensing_core.tables import (
 )
 
 LOGIN_MODULES = ("user", "web")
+
+# Seats in use of a modulelicense row: the sum of licenseNumber over its
+# links, each link at least one seat (editing a link down to 0 frees no
+# seat), correlated to the ModuleLicense of the enclosing query. Never
+# stored: an unsigned counter could be edited to lift the seat limit. Read
+# under the tenant's plan lock it is exact for the transaction.
+_OCCUPIED = case(
+    (LicenseAssocLink.license_number > 1, LicenseAssocLink.license_number), else_=1
+)
+IN_USE = (
+    select(func.coalesce(func.sum(_OCCUPIED), 0))
+    .where(
+        LicenseAssocLink.tenant_id == ModuleLicense.tenant_id,
+        LicenseAssocLink.module_license_id == ModuleLicense.id,
+    )
+    .scalar_subquery()
+    .label("in_use")
+)
 
 
 @dataclass(frozen=True)
@@ -62,21 +80,23 @@ class BillableUsage:
         return sum(self.per_plan.values())
 
 
-def _seats(session: Session, tenant_id: str, *conditions) -> list[Seats]:
-    in_use = (
-        select(func.coalesce(func.sum(LicenseAssocLink.license_number), 0))
-        .where(
-            LicenseAssocLink.tenant_id == tenant_id,
-            LicenseAssocLink.module_license_id == ModuleLicense.id,
+def seats_in_use(session: Session, tenant_id: str, module_ids: list[int]) -> dict[int, int]:
+    """Seats in use (sum of link licenseNumber) of each of ``module_ids``; one query."""
+    rows = session.connection().execute(
+        select(ModuleLicense.id, IN_USE).where(
+            ModuleLicense.tenant_id == tenant_id, ModuleLicense.id.in_(module_ids)
         )
-        .scalar_subquery()
     )
+    return dict(rows.all())
+
+
+def _seats(session: Session, tenant_id: str, *conditions) -> list[Seats]:
     rows = session.execute(
         select(
             ModuleLicense.module_name,
             ModuleLicense.license_number,
             ModuleLicense.unrestricted,
-            in_use,
+            IN_USE,
             ModuleLicense.id,
         )
         .where(ModuleLicense.tenant_id == tenant_id, *conditions)
@@ -106,21 +126,9 @@ def plans_in_use(session: Session, tenant_id: str) -> list[Seats]:
 
 
 def seat_problems(session: Session, tenant_id: str) -> list[str]:
-    """Modules whose links exceed the seats bought, or disagree with the seat counter."""
-    counters = dict(
-        session.execute(
-            select(ModuleLicense.id, ModuleLicense.in_use).where(
-                ModuleLicense.tenant_id == tenant_id
-            )
-        ).all()
-    )
+    """Modules whose links exceed the seats bought."""
     problems = []
     for seats in _seats(session, tenant_id):
-        if counters[seats.module_id] != seats.in_use:
-            problems.append(
-                f"module {seats.module_name}: counter {counters[seats.module_id]}"
-                f" != {seats.in_use} in links"
-            )
         if not seats.unrestricted and seats.in_use > seats.bought:
             problems.append(
                 f"module {seats.module_name}: {seats.in_use} assigned > {seats.bought} bought"

@@ -1,7 +1,7 @@
-"""The license tables checked against themselves: seat counters against links
-(:func:`licensing_core.counting.seat_problems`), links held by retired
+"""The license tables checked against themselves: links against the seats
+bought (:func:`licensing_core.counting.seat_problems`), links held by retired
 associates, links of associates the caller does not know, and the ledger
-replaying to the current links."""
+replaying to the current links (a link edited in the database shows here)."""
 
 from __future__ import annotations
 

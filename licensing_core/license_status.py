@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensing_core.counting import IN_USE
 from licensing_core.errors import LicenseExpired, UnknownTenant
 from licensing_core.signing import TEST_KEY_WARNING, KeyRing
 from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
@@ -108,10 +109,10 @@ def license_status(
         .first()
     )
     rows = session.execute(
-        select(ModuleLicense)
+        select(ModuleLicense, IN_USE)
         .where(ModuleLicense.tenant_id == tenant_id)
         .order_by(ModuleLicense.sort_order, ModuleLicense.id)
-    ).scalars()
+    ).all()
     modules = tuple(
         ModuleStatus(
             module_id=row.id,
@@ -123,10 +124,10 @@ def license_status(
             is_plan=row.is_plan,
             bought=row.license_number,
             unrestricted=row.unrestricted,
-            in_use=row.in_use,
+            in_use=in_use,
             problem=verification.row_problems.get(row.id, ""),
         )
-        for row in rows
+        for row, in_use in rows
     )
     errors = verification.messages()
     warnings = []

@@ -1,37 +1,39 @@
-"""The only place that writes licenseassoclink rows, the seat counters and the ledger.
+"""The only place that writes licenseassoclink rows and the ledger.
 
 :class:`~licensing_core.plan_state.PlanBook` decides every grant and release
 of a transaction first, in memory, under the tenant's plan lock; this module
-then writes them in four statements whatever their number: delete the
-released links, insert the granted ones, move each module's ``inUse`` by
-its net change, append the ledger rows.
+then writes them in three statements whatever their number: delete the
+released links, insert the granted ones, append the ledger rows (who held
+the license recorded by value: associate id, userName and SCIM id).
 
-The counter update keeps its guard (``... WHERE unrestricted OR inUse +
-delta <= licenseNumber``) and the table its CHECK constraint, so even a
-caller that skipped the plan lock could not over-assign: the update would
-touch fewer rows than asked and :class:`SeatShortage` rolls it all back.
+Seats in use are never stored (:data:`licensing_core.counting.IN_USE`), so
+there is no counter to move. New link and ledger rows are numbered per
+tenant by the caller, under the plan lock that serialises every writer.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, insert, or_, update
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from licensing_core.catalog import Module
-from licensing_core.errors import SeatShortage
-from licensing_core.tables import GRANT, RELEASE, LedgerEntry, LicenseAssocLink, ModuleLicense
+from licensing_core.identities import Identity
+from licensing_core.tables import GRANT, RELEASE, LedgerEntry, LicenseAssocLink
 
-_module = ModuleLicense.__table__
 _link = LicenseAssocLink.__table__
 _ledger = LedgerEntry.__table__
 
 # One link occupies one seat (licenseNumber 1), as the CRM assigns them.
 SEAT = 1
+
+# (kind of row, how many) -> the first of that many new ids for the tenant.
+Number = Callable[[str, int], int]
+LINK = "link"
+LEDGER = "ledger"
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,13 @@ def write(
     *,
     at: datetime,
     cause: str,
+    number: Number,
+    identities: Mapping[int, Identity],
 ) -> None:
     """Apply ``releases`` and ``grants`` (no (module, associate) pair in both).
 
-    :raises SeatShortage: a module's counter would pass its seats (only when
-        the caller did not hold the plan lock, or a counter was edited).
+    ``identities``: the holder of every associate involved (absent ones are
+    recorded with an empty userName).
     """
     if not releases and not grants:
         return
@@ -71,10 +75,12 @@ def write(
             )
         )
     if grants:
+        first = number(LINK, len(grants))
         session.execute(
             insert(_link),
             [
                 {
+                    "LicenseAssocLink_id": first + i,
                     "tenant_id": tenant_id,
                     "moduleLicense_id": g.module.id,
                     "assoc_id": g.assoc_id,
@@ -86,57 +92,30 @@ def write(
                     "updated_associate_id": 0,
                     "updatedCount": 0,
                 }
-                for g in grants
+                for i, g in enumerate(grants)
             ],
         )
-    _move_counters(session, tenant_id, releases, grants)
+    events = [(RELEASE, r.module, r.assoc_id) for r in releases]
+    events += [(GRANT, g.module, g.assoc_id) for g in grants]
+    first = number(LEDGER, len(events))
+    nobody = Identity("")
     session.execute(
         insert(_ledger),
-        [_ledger_row(RELEASE, tenant_id, r.module, r.assoc_id, at, cause) for r in releases]
-        + [_ledger_row(GRANT, tenant_id, g.module, g.assoc_id, at, cause) for g in grants],
+        [
+            {
+                "ledger_id": first + i,
+                "tenant_id": tenant_id,
+                "at": at,
+                "event": event,
+                "moduleLicense_id": module.id,
+                "moduleName": module.name,
+                "is_plan": module.is_plan,
+                "assoc_id": assoc_id,
+                "licenseNumber": SEAT,
+                "cause": cause[:64],
+                "userName": identities.get(assoc_id, nobody).user_name,
+                "scim_id": identities.get(assoc_id, nobody).scim_id,
+            }
+            for i, (event, module, assoc_id) in enumerate(events)
+        ],
     )
-
-
-def _move_counters(
-    session: Session, tenant_id: str, releases: Sequence[Release], grants: Sequence[Grant]
-) -> None:
-    delta: Counter[int] = Counter()
-    modules: dict[int, Module] = {}
-    for r in releases:
-        delta[r.module.id] -= SEAT
-        modules[r.module.id] = r.module
-    for g in grants:
-        delta[g.module.id] += SEAT
-        modules[g.module.id] = g.module
-    moved = {module_id: n for module_id, n in delta.items() if n}
-    if not moved:
-        return
-    change = case(moved, value=_module.c.moduleLicense_id)
-    result = session.execute(
-        update(_module)
-        .where(
-            _module.c.tenant_id == tenant_id,
-            _module.c.moduleLicense_id.in_(sorted(moved)),
-            or_(_module.c.unrestricted, _module.c.inUse + change <= _module.c.licenseNumber),
-        )
-        .values(inUse=_module.c.inUse + change)
-    )
-    if result.rowcount != len(moved):
-        short = next(modules[m] for m in sorted(moved) if moved[m] > 0)
-        raise SeatShortage(short.name, moved[short.id], short.free or 0)
-
-
-def _ledger_row(
-    event: str, tenant_id: str, module: Module, assoc_id: int, at: datetime, cause: str
-) -> dict:
-    return {
-        "tenant_id": tenant_id,
-        "at": at,
-        "event": event,
-        "moduleLicense_id": module.id,
-        "moduleName": module.name,
-        "is_plan": module.is_plan,
-        "assoc_id": assoc_id,
-        "licenseNumber": SEAT,
-        "cause": cause[:64],
-    }

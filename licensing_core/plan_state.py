@@ -22,15 +22,18 @@ Read-only (past the set's stop date) stops grants only: releases always go
 through, so an identity provider can always offboard.
 
 The caller must hold the tenant's plan lock
-(:func:`licensing_core.tenants.lock_plans`): the catalog's seat counters and
-the holdings read here are then exact until the transaction ends.
+(:func:`licensing_core.tenants.lock_plans`): the catalog, the seats in use
+(counted from the links the first time a grant needs them) and the holdings
+read here are then exact until the transaction ends.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,8 +41,10 @@ from sqlalchemy.orm import Session
 
 from licensing_core import links
 from licensing_core.catalog import LicenseCatalog, Module, load_catalog
+from licensing_core.counting import seats_in_use
 from licensing_core.errors import LicensingError, SeatShortage
 from licensing_core.holdings import Holding, pending_queue, read_holdings
+from licensing_core.identities import Identify, Identity, associate_identities
 from licensing_core.links import Grant, Release
 from licensing_core.plans import NO_SELECTION, Combination, Plan
 from licensing_core.signing import KeyRing
@@ -101,6 +106,15 @@ class _Work:
         return self.holding.associate_id
 
 
+@dataclass
+class _Records:
+    """The plan-state rows one apply writes."""
+
+    upserts: list[dict]
+    logs: list[dict]
+    dropped: list[int]
+
+
 class PlanBook:
     """Decides and records plan changes of one tenant within the caller's transaction."""
 
@@ -112,15 +126,23 @@ class PlanBook:
         at: datetime,
         cause: str,
         keyring: KeyRing,
-        catalog: LicenseCatalog | None = None,
+        identify: Identify | None = None,
     ) -> None:
+        """``identify`` names the associates whose links or plan state change,
+        for the ledger and log rows (:mod:`licensing_core.identities`); by
+        default their associate rows do."""
         self.session = session
         self.tenant_id = tenant_id
         self.at = at
         self.cause = cause
         self.keyring = keyring
-        self._catalog = catalog
-        self._free_seats: dict[int, int | None] | None = None
+        self.identify = identify or partial(associate_identities, session, tenant_id)
+        self._catalog: LicenseCatalog | None = None
+        # Seats in use per restricted module when first counted, and this
+        # book's net change since (grants +, releases -).
+        self._in_use: dict[int, int] | None = None
+        self._moved: Counter[int] = Counter()
+        self._last_ids: dict[str, int] | None = None
         self._releases: list[Release] = []
         self._grants: list[Grant] = []
 
@@ -131,12 +153,28 @@ class PlanBook:
             self._catalog = load_catalog(self.session, self.tenant_id, self.keyring)
         return self._catalog
 
-    @property
-    def _free(self) -> dict[int, int | None]:
-        """Free seats per module (None: unrestricted) as this book's changes leave them."""
-        if self._free_seats is None:
-            self._free_seats = {m.id: m.free for m in self.catalog.modules}
-        return self._free_seats
+    def _free(self, module: Module) -> int | None:
+        """Seats of ``module`` left as this book's changes leave them (None:
+        unrestricted); the first call counts every restricted module's links."""
+        if module.unrestricted:
+            return None
+        if self._in_use is None:
+            restricted = [m.id for m in self.catalog.modules if not m.unrestricted]
+            self._in_use = seats_in_use(self.session, self.tenant_id, restricted)
+        return module.license_number - self._in_use.get(module.id, 0) - self._moved[module.id]
+
+    def _full(self, module: Module) -> bool:
+        free = self._free(module)
+        return free is not None and free <= 0
+
+    def _number(self, kind: str, count: int) -> int:
+        """The first of ``count`` new ids of ``kind`` (link, ledger, log) for the tenant."""
+        if self._last_ids is None:
+            last = self.catalog.last_ids
+            self._last_ids = {"link": last.link, "ledger": last.ledger, "log": last.log}
+        first = self._last_ids[kind] + 1
+        self._last_ids[kind] += count
+        return first
 
     # ------------------------------------------------------------------ public
 
@@ -185,10 +223,19 @@ class PlanBook:
                     work[holding.associate_id] = self._work(holding, want)
         self._grant_in_queue_order(list(work.values()))
         outcomes = {item.assoc_id: self._outcome(item) for item in work.values()}
+        records = self._records(work, outcomes)
+        identities = self._identities(records)
         links.write(
-            self.session, self.tenant_id, self._releases, self._grants, at=self.at, cause=self.cause
+            self.session,
+            self.tenant_id,
+            self._releases,
+            self._grants,
+            at=self.at,
+            cause=self.cause,
+            number=self._number,
+            identities=identities,
         )
-        self._record(work, outcomes)
+        self._write(records, identities)
         self._releases, self._grants = [], []
         return outcomes
 
@@ -215,9 +262,8 @@ class PlanBook:
                 continue  # a link to a row that is not a user license: left to check
             item.held.discard(module_id)
             self._releases.append(Release(module, item.assoc_id, item.holding.links[module_id]))
-            if self._free[module_id] is not None:
-                self._free[module_id] += links.SEAT
-                freed = True
+            self._moved[module_id] -= links.SEAT
+            freed |= not module.unrestricted
         return freed
 
     def _grant_in_queue_order(self, items: list[_Work]) -> None:
@@ -243,7 +289,7 @@ class PlanBook:
                 missing = [m for m in required if m.id not in item.held]
                 if missing and stopped is not None:
                     raise stopped
-                short = next((m for m in missing if self._free[m.id] == 0), None)
+                short = next((m for m in missing if self._full(m)), None)
                 if short is not None:
                     item.short.add(plan)
                     raise SeatShortage(short.name, links.SEAT, 0)
@@ -252,8 +298,7 @@ class PlanBook:
                 item.refused[plan] = PlanRefusal(plan, str(exc), module_name)
                 continue
             for module in missing:
-                if self._free[module.id] is not None:
-                    self._free[module.id] -= links.SEAT
+                self._moved[module.id] += links.SEAT
                 self._grants.append(Grant(module, item.assoc_id))
                 item.held.add(module.id)
             item.refused.pop(plan, None)
@@ -281,7 +326,7 @@ class PlanBook:
 
     # ---------------------------------------------------------------- recording
 
-    def _record(self, work: dict[int, _Work], outcomes: dict[int, Outcome]) -> None:
+    def _records(self, work: dict[int, _Work], outcomes: dict[int, Outcome]) -> _Records:
         upserts: list[dict] = []
         logs: list[dict] = []
         dropped: list[int] = []
@@ -324,18 +369,34 @@ class PlanBook:
             seen = (holding.state, holding.requested, holding.reason)
             if seen != (row["state"], row["requested"], row["reason"]):
                 logs.append(self._log_row(assoc_id, outcome.state, row["requested"], row["reason"]))
-        if dropped:
+        return _Records(upserts, logs, dropped)
+
+    def _identities(self, records: _Records) -> Mapping[int, Identity]:
+        """Who each associate whose links or logged state change is, one lookup."""
+        involved = {change.assoc_id for change in (*self._releases, *self._grants)}
+        involved |= {log["associate_id"] for log in records.logs}
+        if not involved:
+            return {}
+        return self.identify(sorted(involved))
+
+    def _write(self, records: _Records, identities: Mapping[int, Identity]) -> None:
+        if records.dropped:
             self.session.execute(
                 delete(AssociatePlan).where(
                     AssociatePlan.tenant_id == self.tenant_id,
-                    AssociatePlan.associate_id.in_(dropped),
+                    AssociatePlan.associate_id.in_(records.dropped),
                 )
             )
-        if upserts:
-            self._upsert(upserts)
-        if logs:
+        if records.upserts:
+            self._upsert(records.upserts)
+        if records.logs:
             # Appended, never updated: usage reports replay it for past periods.
-            self.session.execute(insert(PlanStateLog.__table__), logs)
+            first = self._number("log", len(records.logs))
+            nobody = Identity("")
+            for i, log in enumerate(records.logs):
+                identity = identities.get(log["associate_id"], nobody)
+                log.update(log_id=first + i, userName=identity.user_name, scim_id=identity.scim_id)
+            self.session.execute(insert(PlanStateLog.__table__), records.logs)
 
     def _upsert(self, rows: list[dict]) -> None:
         dialect = self.session.get_bind().dialect.name

@@ -7,9 +7,9 @@ What is signed (docs/licensing.md §3):
   ``serialNumber`` (so a row cannot move to another customer's set), then
   moduleName, moduleDescription, moduleVersion, licenseType, licenseNumber,
   unrestricted, hidden, extraFlags, extraInfo, sortOrder, prerequisiteModule.
-  ``inUse`` is scimsrv's seat counter and is not signed; ids, the tenant and
-  the audit columns are not signed either, so one signed file can be
-  installed in any tenant.
+  Ids, the tenant and the audit columns are not signed, so one signed file
+  can be installed in any tenant; seats in use are never stored, they are
+  counted from the links.
 * the moduleowner row, over ``scimsrv-license-owner/v1`` + canonical JSON of
   its own fields and dates and, in ``sortOrder`` order, one entry per row
   with a non-zero amount: moduleName, moduleVersion, sortOrder and the

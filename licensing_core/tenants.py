@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from licensing_core import signing
 from licensing_core.errors import LicensingError, UnknownTenant
+from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, load_default
 from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
 
@@ -35,8 +36,13 @@ def create_tenant(
     *,
     at: datetime,
     license_set: LicenseSetSpec | None = None,
+    company_name: str | None = None,
+    installed_by: str = "",
 ) -> Tenant:
     """Create a tenant with ``license_set`` (default: the default set, 10 seats a plan).
+
+    ``company_name`` defaults to ``name``; ``installed_by`` is recorded as who
+    installed the first license set (:mod:`licensing_core.license_history`).
 
     An unsigned set is signed here with the built-in TEST key (DEMO ONLY, see
     :mod:`licensing_core.signing`) so a fresh tenant verifies out of the box
@@ -45,28 +51,33 @@ def create_tenant(
     """
     if session.get(Tenant, tenant_id) is not None:
         raise TenantExists(f"tenant {tenant_id!r} already exists")
-    tenant = Tenant(tenant_id=tenant_id, name=name, registered=at)
+    tenant = Tenant(
+        tenant_id=tenant_id,
+        name=name,
+        company_name=name if company_name is None else company_name,
+        registered=at,
+    )
     session.add(tenant)
     session.flush()
     spec = license_set or load_default().with_seats()
     if not spec.signed:
         spec = signing.sign_license_set(spec, signing.builtin_test_key())
-    install_license_set(session, tenant_id, spec, at=at)
+    install_license_set(session, tenant_id, spec, at=at, installed_by=installed_by)
     return tenant
 
 
 def lock_plans(session: Session, tenant_id: str, *, exclusive: bool = False) -> None:
     """Take the tenant's plan lock until the transaction ends.
 
-    Every transaction that changes plan states, links, seat counters or the
-    ledger takes it first (PostgreSQL ``SELECT ... FOR NO KEY UPDATE`` on the
+    Every transaction that changes plan states, links or the ledger takes it
+    first (PostgreSQL ``SELECT ... FOR NO KEY UPDATE`` on the
     tenant row; SQLite's write transactions already hold the database lock),
     so they run one at a time per tenant and read what the one before
     committed. ``exclusive`` (``FOR UPDATE``) is for changes that recompute the
     whole tenant (rule changes, license imports): it also waits for, and
     holds off, every transaction inserting a row that references the tenant
     (users, groups: their foreign key takes ``FOR KEY SHARE`` on it). The full
-    protocol is in :mod:`scimsrv.provisioning.locking`.
+    protocol is in :mod:`scimsrv.provisioning.recompute`.
 
     :raises UnknownTenant: no such tenant.
     """
@@ -83,9 +94,10 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
 
 
 def install_license_set(
-    session: Session, tenant_id: str, spec: LicenseSetSpec, *, at: datetime
+    session: Session, tenant_id: str, spec: LicenseSetSpec, *, at: datetime, installed_by: str
 ) -> ModuleOwner:
-    """Write the owner row and one modulelicense row per module of ``spec``.
+    """Write the owner row and one modulelicense row per module of ``spec``,
+    and record it as the tenant's first license set version.
 
     ``spec`` must have concrete seat counts (``LicenseSetSpec.with_seats``);
     its signatures are written as they are (verification happens on use).
@@ -129,6 +141,7 @@ def install_license_set(
         for module in spec.modules
     )
     session.flush()
+    record_version(session, tenant_id, row, spec.modules, at=at, installed_by=installed_by)
     return row
 
 

@@ -43,8 +43,8 @@ _SNAPSHOT = {
     " ORDER BY group_id, user_id",
     "plans": "SELECT associate_id, version, state, granted FROM associate_plan"
     " WHERE tenant_id = :t ORDER BY associate_id",
-    "seats": 'SELECT "moduleLicense_id", "inUse" FROM modulelicense WHERE tenant_id = :t'
-    ' ORDER BY "moduleLicense_id"',
+    "seats": 'SELECT "moduleLicense_id", count(*) FROM licenseassoclink WHERE tenant_id = :t'
+    ' GROUP BY "moduleLicense_id" ORDER BY "moduleLicense_id"',
     "associates": "SELECT count(*) FROM associate WHERE tenant_id = :t",
     "links": "SELECT count(*) FROM licenseassoclink WHERE tenant_id = :t",
     "ledger": "SELECT count(*) FROM license_ledger WHERE tenant_id = :t",

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from licensing_core import signing
 from licensing_core.activation import ImportRejected, import_license_set
+from licensing_core.counting import seats_in_use
 from licensing_core.errors import InvalidLicenseSet
 from licensing_core.holdings import read_holdings
 from licensing_core.license_set import load_default
@@ -83,7 +84,10 @@ def test_import_replaces_the_set_in_place_so_links_keep_their_module_ids(db, ten
     after = module_rows(db, tenant_id)
     assert {n: r.id for n, r in after.items()} == {n: r.id for n, r in before.items()}
     assert after["sales-premium"].license_number == 5
-    assert after["sales-premium"].in_use == 2
+    with db.read() as session:
+        assert seats_in_use(session, tenant_id, [after["sales-premium"].id]) == {
+            after["sales-premium"].id: 2
+        }
     with db.read() as session:
         assert current_links(session, tenant_id) == links_before
         assert over_assigned(session, tenant_id) == []

@@ -59,10 +59,10 @@ def statements(db, action) -> list[str]:
 # --------------------------------------------------------------------------- users
 
 
-def test_a_user_comes_with_its_associate_and_casefolded_login(db, storage_of):
+def test_a_user_comes_with_its_associate_and_casefolded_login(db, storage_of, tenant_id):
     with db.write() as session:
         created = storage_of(session).users.create(user("Øyvind@Example.NO"), {}, NOW)
-        associate = session.get(Associate, (created.associate_id))
+        associate = session.get(Associate, (tenant_id, created.associate_id))
         read = storage_of(session).users.read(created.id)
     assert (associate.name, associate.user_name, associate.deleted) == (
         "øyvind@example.no",
@@ -105,7 +105,7 @@ def test_a_crm_login_made_outside_scim_holds_its_name(db, storage_of, tenant_id)
     assert caught.value.status == 409
 
 
-def test_replace_bumps_the_version_and_keeps_the_associate_in_step(db, storage_of):
+def test_replace_bumps_the_version_and_keeps_the_associate_in_step(db, storage_of, tenant_id):
     with db.write() as session:
         created = storage_of(session).users.create(user("old"), {"title": "a"}, NOW)
     with db.write() as session:
@@ -116,7 +116,7 @@ def test_replace_bumps_the_version_and_keeps_the_associate_in_step(db, storage_o
             LATER,
             {"title": "b"},
         )
-        associate = session.get(Associate, replaced.associate_id)
+        associate = session.get(Associate, (tenant_id, replaced.associate_id))
         assert (associate.name, associate.deleted) == ("new", True)
     with db.read() as session:
         assert storage_of(session).users.read(created.id).version == 2
@@ -143,7 +143,7 @@ def test_a_missing_or_other_tenants_user_reads_as_none(db, storage_of, tenant_id
         assert storage_of(session).users.read(theirs.id, lock="update") is None
 
 
-def test_deleting_a_user_removes_its_memberships_and_associate(db, storage_of):
+def test_deleting_a_user_removes_its_memberships_and_associate(db, storage_of, tenant_id):
     with db.write() as session:
         store = storage_of(session)
         gone = store.users.create(user("gone"), {}, NOW)
@@ -156,7 +156,7 @@ def test_deleting_a_user_removes_its_memberships_and_associate(db, storage_of):
     with db.read() as session:
         store = storage_of(session)
         assert store.users.read(gone.id) is None
-        assert session.get(Associate, gone.associate_id) is None
+        assert session.get(Associate, (tenant_id, gone.associate_id)) is None
         assert store.groups.member_ids(kept.id) == []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from licensing_core.errors import InvalidCombination, UnknownTenant
 from licensing_core.periods import (
@@ -72,10 +72,16 @@ def test_invalid_period_label_is_refused(label):
 def ledger_rows(db, tenant_id: str, rows) -> None:
     """Append raw ledger rows: (at, event, plan module, assoc_id[, licenseNumber])."""
     with db.write() as session:
+        last = session.execute(
+            select(func.coalesce(func.max(LedgerEntry.id), 0)).where(
+                LedgerEntry.tenant_id == tenant_id
+            )
+        ).scalar_one()
         session.execute(
             insert(LedgerEntry.__table__),
             [
                 {
+                    "ledger_id": last + n,
                     "tenant_id": tenant_id,
                     "at": at,
                     "event": event,
@@ -86,7 +92,7 @@ def ledger_rows(db, tenant_id: str, rows) -> None:
                     "licenseNumber": rest[0] if rest else 1,
                     "cause": "test",
                 }
-                for at, event, module, assoc, *rest in rows
+                for n, (at, event, module, assoc, *rest) in enumerate(rows, 1)
             ],
         )
 

@@ -4,8 +4,8 @@ For every user: the plans its groups, roles and the rules ask for; the plans
 it was granted (never more than asked); its links (exactly the modules of
 the granted plans); its state (licensed when it got everything, pending with
 a reason otherwise, never pending while every plan it waits for has free
-seats). For the tenant: no module over-assigned, every seat counter equal to
-its links, the ledger replaying to the links, no link without a SCIM user,
+seats). For the tenant: no module over-assigned, the ledger replaying to
+the links, no link without a SCIM user,
 no link held by a retired associate. Used by the tests, the conformance
 scenarios and ``scimsrv tenant check``.
 """
@@ -13,6 +13,7 @@ scenarios and ``scimsrv tenant check``.
 from __future__ import annotations
 
 from licensing_core.catalog import LicenseCatalog, load_catalog
+from licensing_core.counting import seats_in_use
 from licensing_core.holdings import Holding, read_holdings
 from licensing_core.integrity import link_problems
 from licensing_core.plans import Combination
@@ -27,6 +28,7 @@ def check_tenant(tx) -> list[str]:
     session, tenant_id = tx.session, tx.tenant_id
     rules = [Rule.from_row(r) for r in tx.storage.rules.lock_with_rules(Lock.NONE)]
     catalog = load_catalog(session, tenant_id, tx.keyring)
+    in_use = seats_in_use(session, tenant_id, [m.id for m in catalog.modules])
     problems: list[str] = []
     seen: set[int] = set()
     after = ""
@@ -42,6 +44,7 @@ def check_tenant(tx) -> list[str]:
                 wanted[person.associate_id],
                 holdings[person.associate_id],
                 catalog,
+                in_use,
                 serving=catalog.read_only(tx.at) is None,
             )
         after = chunk[-1].id
@@ -54,6 +57,7 @@ def _check_user(
     wanted: Combination,
     holding: Holding,
     catalog: LicenseCatalog,
+    in_use: dict[int, int],
     *,
     serving: bool,
 ) -> list[str]:
@@ -77,16 +81,16 @@ def _check_user(
     if holding.state == PENDING:
         if not holding.reason:
             problems.append(f"{who}: pending without a reason")
-        servable = [p for p in wanted if p not in granted and _fits(catalog, p, held)]
+        servable = [p for p in wanted if p not in granted and _fits(catalog, in_use, p, held)]
         if serving and servable:
             names = ", ".join(p.name for p in servable)
             problems.append(f"{who}: pending for {names}, which has free seats")
     return problems
 
 
-def _fits(catalog: LicenseCatalog, plan, held: set[int]) -> bool:
+def _fits(catalog: LicenseCatalog, in_use: dict[int, int], plan, held: set[int]) -> bool:
     """Whether ``plan`` could be granted now (every missing module has a free seat)."""
     required = catalog.try_required(plan)
     return required is not None and all(
-        m.id in held or m.free is None or m.free > 0 for m in required
+        m.id in held or m.unrestricted or in_use.get(m.id, 0) < m.license_number for m in required
     )

@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from licensing_core.identities import Identity
 from licensing_core.plan_state import Outcome, PlanBook
 from licensing_core.plans import Combination
 from scimsrv.provisioning.rules import Rule, UserFacts, plans_named, requested_plans
@@ -150,7 +151,7 @@ def recompute(
         if not relevance(rules):
             return {}
     rules = _rules(tx.storage.rules.lock_with_rules(Lock.PLANS))
-    book = PlanBook(tx.session, tx.tenant_id, at=tx.at, cause=tx.cause, keyring=tx.keyring)
+    book = tx.plan_book({s.associate_id: Identity(s.user_name, s.id) for s in changed})
     return book.apply(requests(tx, changed, rules), forget=forget)
 
 

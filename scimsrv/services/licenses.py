@@ -20,4 +20,12 @@ def import_set(tx, spec: LicenseSetSpec) -> ImportReport:
     :raises ImportRejected: a signature fails or more seats are in use than it
         grants; nothing changed (the report says per module what to remove).
     """
-    return import_license_set(tx.session, tx.tenant_id, spec, at=tx.at, keyring=tx.keyring)
+    return import_license_set(
+        tx.session,
+        tx.tenant_id,
+        spec,
+        at=tx.at,
+        keyring=tx.keyring,
+        installed_by=tx.actor,
+        identify=tx.storage.users.identities,
+    )

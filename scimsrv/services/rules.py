@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from licensing_core.plan_state import PlanBook
 from scimsrv.provisioning.preview import Preview, preview
 from scimsrv.provisioning.recompute import recompute_tenant
 from scimsrv.provisioning.rules import Rule, check_rule_fields
@@ -51,8 +50,7 @@ def edit_rules(tx, edit: Edit, *, apply: bool) -> EditResult:
     rules = [Rule.from_row(row) for row in rows]
     result = EditResult(rules, Rule.from_row(touched) if touched else None, preview(tx, rules))
     if apply:
-        book = PlanBook(tx.session, tx.tenant_id, at=tx.at, cause=tx.cause, keyring=tx.keyring)
-        recompute_tenant(tx, book, rules)
+        recompute_tenant(tx, tx.plan_book(), rules)
     return result
 
 

@@ -13,7 +13,7 @@ def create(tx, tenant_id: str, name: str = "") -> Tenant:
 
     :raises TenantExists: the id is taken.
     """
-    return create_tenant(tx.session, tenant_id, name, at=tx.at)
+    return create_tenant(tx.session, tenant_id, name, at=tx.at, installed_by=tx.actor)
 
 
 def list_tenants(tx) -> list[tuple[str, str]]:

@@ -95,17 +95,22 @@ def revoke(tx, tenant_id: str | None, key: str | int) -> TokenInfo:
     return TokenInfo(token.id, token.prefix, token.label, token.created, tx.at)
 
 
-def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> bool:
-    """Whether ``presented`` is a live token of ``tenant_id`` (None: an operator
-    token): one lookup on the unique hash, compared in constant time."""
+def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> str | None:
+    """Who ``presented`` is when it is a live token of ``tenant_id`` (None: an
+    operator token), else None: one lookup on the unique hash, compared in
+    constant time. Who: ``token <prefix>`` and its label, as logs and
+    histories name the actor of a change."""
     if not presented:
-        return False
+        return None
     digest = hash_token(presented)
     row = storage.tokens.by_hash(digest)
     if row is None:
-        return False
-    return (
+        return None
+    live = (
         hmac.compare_digest(row.token_hash, digest)
         and row.tenant_id == tenant_id
         and row.revoked is None
     )
+    if not live:
+        return None
+    return f"token {row.prefix}" + (f" ({row.label})" if row.label else "")

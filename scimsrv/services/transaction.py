@@ -13,11 +13,13 @@ connection wait that exceeds ``lock_timeout`` ends as :class:`Busy`.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import math
+import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -29,6 +31,8 @@ from sqlalchemy.orm import Session
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database, Failure, failure_kind
 from licensing_core.errors import UnknownTenant
+from licensing_core.identities import Identity
+from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing
 from licensing_core.tenants import is_tenant_id
 from scimsrv.services import tokens
@@ -66,11 +70,24 @@ class Caller:
 LOCAL = Caller(None, None, local=True)
 
 
+def _local_actor() -> str:
+    """``cli <login>`` for the operator at the command line."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        login = f"uid {os.getuid()}"
+    return f"cli {login}"
+
+
+LOCAL_ACTOR = _local_actor()
+
+
 @dataclass(frozen=True)
 class Tx:
     """One use case's transaction: its session (for the licensing core), the
     tenant it acts on, the moment it stamps on everything it writes, the
-    cause the ledger records, the trusted license keys, and the storage."""
+    cause the ledger records, the trusted license keys, the storage, and
+    who asked."""
 
     session: Session
     tenant_id: str
@@ -78,6 +95,28 @@ class Tx:
     cause: str
     keyring: KeyRing
     storage: Storage
+    # Who asked: "token <prefix> (<label>)", or the local operator.
+    actor: str = ""
+
+    def plan_book(self, known: Mapping[int, Identity] | None = None) -> PlanBook:
+        """A :class:`PlanBook` for this transaction that records who each
+        associate is as SCIM knows them (userName, SCIM id); ``known``: the
+        identities the caller has at hand, by associate id (the others are
+        read when needed)."""
+        given = dict(known or {})
+
+        def identify(associate_ids: Sequence[int]) -> Mapping[int, Identity]:
+            missing = [i for i in associate_ids if i not in given]
+            return given | dict(self.storage.users.identities(missing)) if missing else given
+
+        return PlanBook(
+            self.session,
+            self.tenant_id,
+            at=self.at,
+            cause=self.cause,
+            keyring=self.keyring,
+            identify=identify,
+        )
 
 
 class Service:
@@ -116,13 +155,15 @@ class Service:
             try:
                 with self._transaction(write, dry_run) as session:
                     storage = SqlStorage(session, tenant_id)
-                    if not caller.local and not tokens.authenticate(
-                        storage, caller.owner, caller.credential or ""
-                    ):
-                        raise Unauthorized(caller.invalid)
+                    actor = LOCAL_ACTOR if caller.local else None
+                    if actor is None:
+                        actor = tokens.authenticate(storage, caller.owner, caller.credential or "")
+                        if actor is None:
+                            raise Unauthorized(caller.invalid)
                     if not tenant_known:  # no such tenant can exist: no query with it
                         raise UnknownTenant(f"no tenant {tenant_id!r}")
-                    return work(Tx(session, tenant_id, self.clock(), cause, keyring, storage))
+                    tx = Tx(session, tenant_id, self.clock(), cause, keyring, storage, actor)
+                    return work(tx)
             except (DBAPIError, PoolTimeout) as exc:
                 kind = failure_kind(exc)
                 if kind is None:

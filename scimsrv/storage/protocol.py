@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from licensing_core.holdings import PlanView
+from licensing_core.identities import Identity
 from scimsrv.scim.documents import GroupColumns, UserColumns
 from scimsrv.storage.listing import ListRequest, Page
 
@@ -47,6 +48,9 @@ class UserStorage(Protocol):
 
     def facts_after(self, after: str, limit: int) -> list[Record]:
         """The next ``limit`` users by id after ``after`` (as :meth:`touch` returns them)."""
+
+    def identities(self, associate_ids: Sequence[int]) -> Mapping[int, Identity]:
+        """userName and SCIM id of the users that are these associates."""
 
     def extras(
         self, records: Sequence[Record], *, groups: bool

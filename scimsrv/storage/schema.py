@@ -21,12 +21,33 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration (one transaction on PostgreSQL)."""
+    """Apply every pending migration in one transaction.
+
+    SQLite changes a table by rebuilding it (copy, drop, rename), and dropping
+    a table that others refer to would cascade its deletes: foreign keys are
+    switched off for the migration (a pragma that only works outside a
+    transaction), every reference is checked before the commit, and they
+    are switched on again whatever happens.
+
+    :raises RuntimeError: SQLite found rows whose references broke.
+    """
     config = alembic_config(engine)
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"migration broke references: {broken[:5]}")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -45,6 +45,9 @@ class SqlUsers(_Bound):
     def facts_after(self, after: str, limit: int) -> list:
         return users.facts_after(self.session, self.tenant_id, after, limit)
 
+    def identities(self, associate_ids: Sequence[int]):
+        return users.identities(self.session, self.tenant_id, associate_ids)
+
     def extras(self, records: Sequence[Any], *, groups: bool):
         return users.extras(self.session, self.tenant_id, records, groups=groups)
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from licensing_core.tables import Base
+from licensing_core.tables import Base, next_id
 
 Document = JSON().with_variant(JSONB(), "postgresql")
 
@@ -190,7 +190,7 @@ class PlanRule(Base):
 
     __tablename__ = "plan_rule"
 
-    id: Mapped[int] = mapped_column("rule_id", Integer, primary_key=True)
+    id: Mapped[int] = mapped_column("rule_id", Integer, default=next_id("plan_rule"))
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.tenant_id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     scope: Mapped[str] = mapped_column(String(16))
@@ -204,7 +204,7 @@ class PlanRule(Base):
     updated: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
-        UniqueConstraint("tenant_id", "rule_id"),
+        PrimaryKeyConstraint("tenant_id", "rule_id"),
         Index("ix_plan_rule_tenant_position", "tenant_id", "position"),
         CheckConstraint(
             "scope IN ('all', 'in-group', 'not-in-group', 'has-role', 'not-has-role')",

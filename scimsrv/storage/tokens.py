@@ -14,9 +14,9 @@ from scimsrv.storage.tables import ApiToken
 INFO_COLUMNS = ("id", "prefix", "label", "created", "revoked")
 
 # Built once: every request runs it, only the digest changes.
-_BY_HASH = select(ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked).where(
-    ApiToken.token_hash == bindparam("digest")
-)
+_BY_HASH = select(
+    ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked, ApiToken.prefix, ApiToken.label
+).where(ApiToken.token_hash == bindparam("digest"))
 
 
 def _owner(tenant_id: str | None):
@@ -25,7 +25,8 @@ def _owner(tenant_id: str | None):
 
 
 def by_hash(session: Session, digest: str):
-    """The token row with this SHA-256 (``token_hash``, ``tenant_id``, ``revoked``), or None."""
+    """The token row with this SHA-256 (``token_hash``, ``tenant_id``,
+    ``revoked``, ``prefix``, ``label``), or None."""
     return session.connection().execute(_BY_HASH, {"digest": digest}).first()
 
 

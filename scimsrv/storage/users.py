@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from licensing_core.holdings import ORDER, PLAN_SELECTS, PlanView, plan_views_from
+from licensing_core.identities import Identity
 from licensing_core.tables import Associate, AssociatePlan
 from scimsrv.scim.documents import UserColumns
 from scimsrv.scim.errors import ScimError
@@ -275,6 +276,19 @@ def facts_after(session: Session, tenant_id: str, after: str, limit: int) -> lis
         .order_by(ScimUser.id)
         .limit(limit)
     ).all()
+
+
+def identities(
+    session: Session, tenant_id: str, associate_ids: Sequence[int]
+) -> dict[int, Identity]:
+    """userName and SCIM id of the users that are these associates, for the
+    license ledger and plan-state log (:mod:`licensing_core.identities`)."""
+    rows = session.execute(
+        select(ScimUser.associate_id, ScimUser.user_name, ScimUser.id).where(
+            ScimUser.tenant_id == tenant_id, ScimUser.associate_id.in_(list(associate_ids))
+        )
+    )
+    return {assoc_id: Identity(user_name, scim_id) for assoc_id, user_name, scim_id in rows}
 
 
 def facts_of(session: Session, tenant_id: str, user_ids: Sequence[str]) -> list:
