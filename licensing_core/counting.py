@@ -33,9 +33,7 @@ LOGIN_MODULES = ("user", "web")
 # seat), correlated to the ModuleLicense of the enclosing query. Never
 # stored: an unsigned counter could be edited to lift the seat limit. Read
 # under the tenant's plan lock it is exact for the transaction.
-_OCCUPIED = case(
-    (LicenseAssocLink.license_number > 1, LicenseAssocLink.license_number), else_=1
-)
+_OCCUPIED = case((LicenseAssocLink.license_number > 1, LicenseAssocLink.license_number), else_=1)
 IN_USE = (
     select(func.coalesce(func.sum(_OCCUPIED), 0))
     .where(
