@@ -48,6 +48,7 @@ from licensing_core.verification import (
     MODULE_COLUMNS,
     OWNER_COLUMNS,
     TenantVerification,
+    split_set_rows,
     verify_rows,
 )
 
@@ -183,36 +184,12 @@ _ROWS = (
 )
 
 
-@dataclass(frozen=True)
-class _Owner:
-    id: int
-    owner_name: str
-    owner_description: str
-    company_name: str
-    serial_number: str
-    extra_flags: int
-    extra_info: str
-    expiration: datetime | None
-    grace_to: datetime | None
-    maintenance_to: datetime | None
-    admin_warning_date: datetime | None
-    next_check_date: datetime | None
-    signature: str
-
-
 def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseCatalog:
     """The tenant's catalog, verified; call it holding the plan lock."""
     rows = session.connection().execute(_ROWS.where(Tenant.tenant_id == tenant_id)).all()
-    owners: dict[int, _Owner] = {}
-    modules = []
-    for row in rows:
-        owner_id = row.o_id
-        if owner_id is not None and owner_id not in owners:
-            owners[owner_id] = _Owner(*(getattr(row, f"o_{c}") for c in OWNER_COLUMNS))
-        if row.id is not None:
-            modules.append(row)
-    verification = verify_rows(list(owners.values()), modules, keyring)
-    stops = [stop for stop in map(stop_date, owners.values()) if stop is not None]
+    owners, modules = split_set_rows(rows)
+    verification = verify_rows(owners, modules, keyring)
+    stops = [stop for stop in map(stop_date, owners) if stop is not None]
     return LicenseCatalog(
         [
             Module(

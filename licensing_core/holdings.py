@@ -8,13 +8,15 @@ lock before it changes them; responses read them to show a user's plans
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from licensing_core.plans import Combination, plan_for_module
 from licensing_core.tables import NO_PLAN, PENDING, AssociatePlan, LicenseAssocLink, ModuleLicense
 
 _plan = AssociatePlan.__table__.c
@@ -141,6 +143,14 @@ def read_holdings(
     return {assoc_id: found.get(assoc_id) or Holding(assoc_id) for assoc_id in ids}
 
 
+def tenants_with_pending(session: Session) -> list[str]:
+    """The tenants where some associate waits for seats, by id."""
+    rows = session.execute(
+        select(_plan.tenant_id).where(_plan.state == PENDING).distinct().order_by(_plan.tenant_id)
+    )
+    return list(rows.scalars())
+
+
 def pending_queue(session: Session, tenant_id: str) -> list[Holding]:
     """Associates waiting for seats, first waiting first (then by id)."""
     found = _collect(session.connection().execute(_QUEUE, {"tenant_id": tenant_id}))
@@ -159,6 +169,29 @@ class PlanView:
     version: int = 0
     updated: datetime | None = None
     licenses: tuple[str, ...] = ()
+
+    def with_failing_rows(self, problems: Mapping[str, str]) -> PlanView:
+        """This view as it works while the rows named in ``problems`` (moduleName ->
+        why it fails verification) do not: their licenses and the plans whose
+        own row fails are gone, and the state is pending with the reason. The
+        stored state is not changed: the rows work again, and the view with
+        them, as soon as they verify (restored, or a valid set imported)."""
+        failing = [name for name in self.licenses if name in problems]
+        if not failing:
+            return self
+        lost = {plan_for_module(name) for name in failing}
+        granted = Combination.parse(self.granted) if self.granted else ()
+        kept = [plan for plan in granted if plan not in lost]
+        reason = "; ".join(
+            f"license {name!r} stopped working: {problems[name]}" for name in failing
+        )
+        return dataclasses.replace(
+            self,
+            granted=Combination.of(kept).name if kept else "",
+            state=PENDING,
+            reason="; ".join(filter(None, [self.reason, reason])),
+            licenses=tuple(name for name in self.licenses if name not in problems),
+        )
 
 
 def plan_views_from(rows: Iterable, associate_ids: Sequence[int]) -> dict[int, PlanView]:

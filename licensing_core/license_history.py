@@ -7,7 +7,7 @@ owner's serial number, company, signing key and who installed it, plus one
 bought in a past period here (:func:`seats_in_force`), never from today's
 set: a period's "bought" is what was in force at its end, and the most that
 was in force at any moment of it when the set changed within it
-(docs/licensing.md, "License history").
+(docs/licensing.md §5).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ read here are then exact until the transaction ends.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class Outcome:
     refused: tuple[PlanRefusal, ...] = ()
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    # What the associate had before: granted combination name and state.
+    granted_before: str = ""
+    state_before: str = NO_PLAN
 
     @property
     def complete(self) -> bool:
@@ -80,11 +84,34 @@ class Outcome:
 
     @property
     def changed(self) -> bool:
+        """Whether links were granted or released."""
         return bool(self.added or self.removed)
+
+    @property
+    def moved(self) -> bool:
+        """Whether the associate's licenses, granted plans or state changed."""
+        return (
+            self.changed
+            or self.granted.name != self.granted_before
+            or self.state != self.state_before
+        )
 
     @property
     def reason(self) -> str:
         return "; ".join(f"{r.plan.name}: {r.reason}" for r in self.refused)
+
+    def then(self, later: Outcome) -> Outcome:
+        """This outcome followed by ``later`` (the same associate, evaluated
+        again in the same transaction): ``later``'s result from this one's start."""
+        added = (set(self.added) - set(later.removed)) | set(later.added)
+        removed = (set(self.removed) - set(later.added)) | set(later.removed)
+        return dataclasses.replace(
+            later,
+            added=tuple(sorted(added - removed)),
+            removed=tuple(sorted(removed - added)),
+            granted_before=self.granted_before,
+            state_before=self.state_before,
+        )
 
 
 @dataclass
@@ -318,6 +345,8 @@ class PlanBook:
             refused=refused,
             added=tuple(sorted(after - before)),
             removed=tuple(sorted(before - after)),
+            granted_before=item.holding.granted,
+            state_before=item.holding.state,
         )
 
     def _name(self, module_id: int) -> str:

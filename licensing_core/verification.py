@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from licensing_core.signing import KeyRing, SetVerification, verify_set
@@ -30,6 +30,12 @@ class TenantVerification:
 
     sets: tuple[SetVerification, ...]
     row_problems: dict[int, str] = field(default_factory=dict)
+    # moduleName of each failing row, by module id.
+    row_names: dict[int, str] = field(default_factory=dict)
+
+    def problems_by_module(self) -> dict[str, str]:
+        """Why each failing row does not work, by moduleName."""
+        return {self.row_names[i]: problem for i, problem in self.row_problems.items()}
 
     @property
     def valid(self) -> bool:
@@ -106,7 +112,8 @@ def verify_rows(owners: Sequence[Any], rows: Sequence[Any], keyring: KeyRing) ->
             problem = verdict.row_problem(index)
             if problem:
                 problems[row.id] = problem
-    result = TenantVerification(tuple(sets), problems)
+    names = {row.id: row.module_name for row in rows if row.id in problems}
+    result = TenantVerification(tuple(sets), problems, names)
     if len(_verdicts) >= _CACHE_LIMIT:
         _verdicts.clear()
     _verdicts[key] = result
@@ -118,12 +125,52 @@ def labelled(table: Any, names: Sequence[str]) -> list:
     return [getattr(table, name).label(name) for name in names]
 
 
+# Every owner with its rows (owners without rows too), one query.
+_SET = (
+    select(
+        *[getattr(ModuleOwner, c).label(f"o_{c}") for c in OWNER_COLUMNS],
+        *labelled(ModuleLicense, MODULE_COLUMNS),
+    )
+    .select_from(ModuleOwner)
+    .outerjoin(
+        ModuleLicense,
+        (ModuleLicense.tenant_id == ModuleOwner.tenant_id)
+        & (ModuleLicense.module_owner_id == ModuleOwner.id),
+    )
+    .where(ModuleOwner.tenant_id == bindparam("tenant_id"))
+)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    id: int
+    owner_name: str
+    owner_description: str
+    company_name: str
+    serial_number: str
+    extra_flags: int
+    extra_info: str
+    expiration: Any
+    grace_to: Any
+    maintenance_to: Any
+    admin_warning_date: Any
+    next_check_date: Any
+    signature: str
+
+
+def split_set_rows(rows: Sequence[Any]) -> tuple[list[_Owner], list[Any]]:
+    """Owners (``o_``-prefixed columns) and module rows of an owner-outer-join-module result."""
+    owners: dict[int, _Owner] = {}
+    modules = []
+    for row in rows:
+        if row.o_id is not None and row.o_id not in owners:
+            owners[row.o_id] = _Owner(*(getattr(row, f"o_{c}") for c in OWNER_COLUMNS))
+        if row.id is not None:
+            modules.append(row)
+    return list(owners.values()), modules
+
+
 def verify_tenant(session: Session, tenant_id: str, keyring: KeyRing) -> TenantVerification:
-    """Check every owner and modulelicense row of ``tenant_id``."""
-    owners = session.execute(
-        select(*labelled(ModuleOwner, OWNER_COLUMNS)).where(ModuleOwner.tenant_id == tenant_id)
-    ).all()
-    rows = session.execute(
-        select(*labelled(ModuleLicense, MODULE_COLUMNS)).where(ModuleLicense.tenant_id == tenant_id)
-    ).all()
-    return verify_rows(owners, rows, keyring)
+    """Check every owner and modulelicense row of ``tenant_id``; one query."""
+    rows = session.connection().execute(_SET, {"tenant_id": tenant_id}).all()
+    return verify_rows(*split_set_rows(rows), keyring)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from licensing_core import signing
 from licensing_core.counting import seat_problems
 from licensing_core.license_set import load_default
 from licensing_core.plan_state import Outcome, PlanBook
@@ -56,9 +57,15 @@ def held_names(session, tenant_id: str, assoc_id: int) -> set[str]:
 
 
 def make_tenant(
-    db, tenant_id: str, seats: int | dict[str, int] = 2, unrestricted=False, **owner_dates
+    db,
+    tenant_id: str,
+    seats: int | dict[str, int] = 2,
+    unrestricted=False,
+    at: datetime = NOW,
+    **owner_dates,
 ) -> None:
-    """A tenant with ``seats`` per plan; ``owner_dates`` (e.g. ``grace_to``) go on the owner."""
+    """A tenant with ``seats`` per plan, registered ``at``; ``owner_dates`` (e.g.
+    ``grace_to``) go on the owner."""
     spec = load_default()
     if owner_dates:
         spec = dataclasses.replace(spec, owner=dataclasses.replace(spec.owner, **owner_dates))
@@ -67,9 +74,23 @@ def make_tenant(
         create_tenant(
             session,
             tenant_id,
-            at=NOW,
+            at=at,
             license_set=spec.with_seats(plan_seats, unrestricted=unrestricted),
         )
+
+
+def signed_set(seats: dict[str, int] | None = None, *, drop=(), key=None, **owner):
+    """The default set with ``seats`` (others 10), without the ``drop`` modules,
+    ``owner`` fields replaced, signed (default: the built-in TEST key)."""
+    spec = load_default()
+    if drop:
+        spec = dataclasses.replace(
+            spec, modules=tuple(m for m in spec.modules if m.module_name not in drop)
+        )
+    spec = spec.with_seats(seats or {})
+    if owner:
+        spec = dataclasses.replace(spec, owner=dataclasses.replace(spec.owner, **owner))
+    return signing.sign_license_set(spec, key or signing.builtin_test_key())
 
 
 def _plan_names() -> list[str]:

@@ -14,11 +14,12 @@ from tests.use_cases import group_resource, patch_op, run, user_resource
 
 
 class Directory:
-    def __init__(self, db, tenant_id: str, seats=2, unrestricted=False) -> None:
+    def __init__(self, db, tenant_id: str, seats=2, unrestricted=False, at=NOW) -> None:
+        """A tenant registered ``at`` (its clock starts there) with ``seats`` per plan."""
         self.db = db
         self.tenant_id = tenant_id
-        self.clock = NOW
-        make_tenant(db, tenant_id, seats=seats, unrestricted=unrestricted)
+        self.clock = at
+        make_tenant(db, tenant_id, seats=seats, unrestricted=unrestricted, at=at)
 
     def change(self, work):
         """Run one use case a second after the previous one; the tenant stays consistent."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from licensing_core.license_set import license_set_to_json
 from licensing_core.tenants import create_tenant
 from scimsrv.http.app import create_app
 from scimsrv.services import tenants, tokens
@@ -75,6 +76,34 @@ class Tenant:
         return run(self.db, tenants.check, self.tenant_id, at=self.clock.now, write=False)
 
 
+class Operator:
+    """The admin API as an operator (an operator token) on the same app."""
+
+    def __init__(self, client: TestClient, db, tenant_id: str) -> None:
+        self.client = client
+        self.tenant_id = tenant_id
+        token = run(db, lambda tx: tokens.issue(tx, None, "ops"))
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def request(self, method: str, path: str, body: Any = None, **params):
+        return self.client.request(
+            method,
+            f"/admin/v1/tenants/{self.tenant_id}{path}",
+            json=body,
+            headers=self.headers,
+            params=params or None,
+        )
+
+    def ok(self, method: str, path: str, body: Any = None, **params) -> Any:
+        response = self.request(method, path, body, **params)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def import_set(self, spec) -> Any:
+        """POST a license set spec (signed) as its JSON file; the response."""
+        return self.request("POST", "/license-set", license_set_to_json(spec))
+
+
 def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[TestClient, Tenant]:
     """The real app on ``db`` with ``clock``, and a tenant with ``seats`` per plan."""
     make_tenant(db, tenant_id, seats=seats, **kwargs)
@@ -82,4 +111,4 @@ def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[Te
     return client, Tenant(client, db, tenant_id, clock)
 
 
-__all__ = ["Clock", "Tenant", "create_tenant", "live_tenant"]
+__all__ = ["Clock", "Operator", "Tenant", "create_tenant", "live_tenant"]

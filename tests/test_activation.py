@@ -27,22 +27,10 @@ from tests.licensing_helpers import (
     current_links,
     make_tenant,
     over_assigned,
+    signed_set,
 )
 
 LATER = datetime(2026, 11, 2, 9, 0, 0)
-
-
-def signed_set(seats: dict[str, int] | None = None, *, drop=(), key=None, **owner):
-    """The default set with ``seats`` (others 10), without the ``drop`` modules, signed."""
-    spec = load_default()
-    if drop:
-        spec = dataclasses.replace(
-            spec, modules=tuple(m for m in spec.modules if m.module_name not in drop)
-        )
-    spec = spec.with_seats(seats or {})
-    if owner:
-        spec = dataclasses.replace(spec, owner=dataclasses.replace(spec.owner, **owner))
-    return signing.sign_license_set(spec, key or signing.builtin_test_key())
 
 
 def assign(db, tenant_id, users, plan: str, at=NOW) -> list[bool]:

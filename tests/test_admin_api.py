@@ -58,6 +58,9 @@ def test_dry_run_rule_answers_the_preview_and_changes_nothing(setup):
             "userName": "alice@example.com",
             "before": "",
             "after": "Service-Premium",
+            "stateBefore": "none",
+            "state": "licensed",
+            "reason": "",
         }
     ]
     seats = {s["module"]: s for s in body["preview"]["seats"]}

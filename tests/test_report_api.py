@@ -26,7 +26,7 @@ def client(db):
 
 @pytest.fixture
 def directory(db, tenant_id):
-    d = Directory(db, tenant_id, seats=1)
+    d = Directory(db, tenant_id, seats=1, at=datetime(2026, 9, 1))
     d.clock = datetime(2026, 10, 2)
     alice, bob = d.create_user("alice"), d.create_user("bob")
     d.create_group("Sales-Premium", [alice, bob])

@@ -18,13 +18,14 @@ from tests.provisioning_helpers import Directory
 
 runner = CliRunner()
 AS_OF = "2027-01-01T00:00:00"
+REGISTERED = datetime(2026, 9, 1)
 
 
 @pytest.fixture
 def history(db, database_url, tenant_id, monkeypatch):
     """alice and bob share one Sales-Premium seat; alice adds Service-Essentials."""
     monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
-    d = Directory(db, tenant_id, seats={"Sales-Premium": 1, "Service-Essentials": 3})
+    d = Directory(db, tenant_id, seats={"Sales-Premium": 1, "Service-Essentials": 3}, at=REGISTERED)
     d.clock = datetime(2026, 9, 28)
     alice, bob = d.create_user("alice"), d.create_user("bob")
     d.create_group("Sales-Premium", [alice, bob])
@@ -81,7 +82,7 @@ def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
 
 def test_all_streams_a_json_array_with_every_tenant(history, db, tenant_id):
     other = f"{tenant_id}-b"
-    Directory(db, other)
+    Directory(db, other, at=REGISTERED)
     result = report("--all", "--period", "2026-10", "--format", "json")
     assert result.exit_code == 0, result.output
     tenants = [item["tenant"] for item in json.loads(result.stdout)]

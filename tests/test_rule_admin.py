@@ -14,9 +14,9 @@ from tests.use_cases import run
 def edit(d: Directory, change: rules.Edit, apply=True):
     """Run one rule edit (rolled back unless ``apply``); the touched rule and the preview."""
     if apply:
-        result = d.change(lambda tx: rules.edit_rules(tx, change, apply=True))
+        result = d.change(lambda tx: rules.edit_rules(tx, change))
     else:
-        work = lambda tx: rules.edit_rules(tx, change, apply=False)  # noqa: E731
+        work = lambda tx: rules.edit_rules(tx, change)  # noqa: E731
         result = run(d.db, work, d.tenant_id, at=d.clock, dry_run=True)
     return result.rule, result.preview
 
@@ -46,14 +46,15 @@ def test_preview_lists_users_who_would_change_plan_and_the_seat_impact(db, tenan
         rules.add(scope="in-group", target="support", plans="Service-Premium"),
         apply=False,
     )
-    assert sorted((c.user_name, c.before, c.after) for c in preview.changes) == [
-        ("alice", "", "Service-Premium"),
-        ("bob", "", "Service-Premium"),
+    # One seat: the first in queue order gets it, the other would wait.
+    assert sorted((c.user_name, c.before, c.after, c.state) for c in preview.changes) == [
+        ("alice", "", "Service-Premium", "licensed"),
+        ("bob", "", "", "pending"),
     ]
+    assert [c.user_name for c in preview.waiting] == ["bob"]
     seats = {s.module_name: s for s in preview.seats}
-    assert (seats["service-premium"].in_use, seats["service-premium"].after) == (0, 2)
-    assert seats["service-premium"].short == 1
-    assert seats["user"].after == 2
+    assert (seats["service-premium"].in_use, seats["service-premium"].after) == (0, 1)
+    assert seats["user"].after == 1
     # A preview without apply changes nothing.
     assert d.state(alice) == ("none", "", "")
 
@@ -95,12 +96,12 @@ def test_disabling_moving_and_removing_rules_recompute_users(db, tenant_id):
 def test_invalid_rule_edits_are_refused_and_change_nothing(db, tenant_id, kwargs, message):
     d = Directory(db, tenant_id)
     with pytest.raises(ScimError, match=message):
-        run(db, lambda tx: rules.edit_rules(tx, rules.add(**kwargs), apply=True), tenant_id)
+        run(db, lambda tx: rules.edit_rules(tx, rules.add(**kwargs)), tenant_id)
     assert listed(d) == []
 
 
 def test_editing_an_unknown_rule_is_a_404(db, tenant_id):
     Directory(db, tenant_id)
     with pytest.raises(ScimError) as error:
-        run(db, lambda tx: rules.edit_rules(tx, rules.move(999_999, 1), apply=True), tenant_id)
+        run(db, lambda tx: rules.edit_rules(tx, rules.move(999_999, 1)), tenant_id)
     assert error.value.status == 404

@@ -302,12 +302,15 @@ def test_plans_held_at_an_instant_replays_the_ledger(db, tenant_id):
         assert plans_held_at(session, tenant_id, t + timedelta(hours=1))["Sales-Premium"] == 0
 
 
-def test_bought_seats_come_from_the_installed_license_set(db, tenant_id):
-    make_tenant(db, tenant_id, seats=7)
+def test_bought_seats_come_from_the_license_set_in_force(db, tenant_id):
+    make_tenant(db, tenant_id, seats=7)  # created 2026-11-01 12:00
     with db.read() as session:
-        report = usage_report(session, tenant_id, "2026-10", as_of=AFTER)
+        report = usage_report(session, tenant_id, "2026-11", as_of=AFTER)
+        before = usage_report(session, tenant_id, "2026-10", as_of=AFTER)
     assert {p.bought for p in report.plans} == {7}
     assert {s.module_name for s in report.login} == {"user", "web"}
+    assert report.status == "complete" and before.status == "before the tenant existed"
+    assert {p.bought for p in before.plans} == {0} and not before.complete
 
 
 def test_unknown_tenant_is_refused(db):

@@ -29,10 +29,17 @@ counted span [period start, min(period end, as_of)):
   counted span in days, where ``plan_days`` is the total time the plan was
   held, in days (one user holding a plan for 12 hours adds 0.5).
 * ``users``: distinct associates that held it for some time in the span.
-* ``bought``: the seats of the license set installed when the report runs
-  (approach 1 for ``user``/``web``; the plan's ``licenseNumber``). The ledger
-  keeps no history of license sets, so this one column can change when a new
-  set is imported.
+* ``bought``: the seats of the license set in force at the end of the
+  counted span, from the license history (approach 1 for ``user``/``web``;
+  the plan's ``licenseNumber``), and ``bought_most``: the most in force at
+  any moment of it, when a set was imported within it. A later import never
+  changes a past period's figures (:mod:`licensing_core.license_history`).
+
+A report says what it covers (``status``): ``complete``, ``in progress``
+(counted until now), ``future`` or ``before the tenant existed`` (zeros
+there mean nothing was counted, not that nothing was used). When the set
+installed now fails verification, ``license_problems`` lists why: plans
+granted from its rows have stopped working.
 
 **Billable figure**: for each plan, ``peak_day``, i.e. the most licenses of
 that plan held by active users at the close of any day of the period; the
@@ -68,7 +75,11 @@ The package, one job a module:
 
 from licensing_core.usage.explanation import ExplainRow, explain
 from licensing_core.usage.model import (
+    BEFORE_TENANT,
     BILLABLE_RULE,
+    COMPLETE,
+    FUTURE,
+    IN_PROGRESS,
     LoginSeats,
     Pending,
     PendingUser,
@@ -88,7 +99,11 @@ from licensing_core.usage.tally import plans_held_at
 
 __all__ = [
     "ALL_USERS",
+    "BEFORE_TENANT",
     "BILLABLE_RULE",
+    "COMPLETE",
+    "FUTURE",
+    "IN_PROGRESS",
     "PENDING_LISTED",
     "PENDING_USERS",
     "PLAN_BITS",

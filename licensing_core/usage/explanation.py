@@ -4,21 +4,22 @@ and from when to when (``--explain``), streamed in associate order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
+from licensing_core.identities import Identity, associate_identities
 from licensing_core.periods import Period
 from licensing_core.plans import Combination, plan_named
-from licensing_core.tables import Associate
+from licensing_core.tables import LedgerEntry, PlanStateLog
 from licensing_core.tenants import get_tenant
 from licensing_core.usage.intervals import combination_intervals, plan_intervals, plan_links
 from licensing_core.usage.names import ALL_USERS, PLAN_BITS, explain_target
 from licensing_core.usage.pending import pending_intervals
-from licensing_core.usage.sqltime import read_time
+from licensing_core.usage.sqltime import read_time, sql_time
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class ExplainRow:
     For a plan, ``start``/``end`` are the real grant and release instants (end
     None: still held at the end of the counted span). For a combination or
     ``users`` they are clipped to the period start. For ``pending`` the
-    ``detail`` is the request and reason.
+    ``detail`` is the request and reason. ``name`` and ``scim_id`` are the
+    user as the history recorded them (the last ledger or plan-state row of
+    the associate before the span's end), so a user deleted since is still
+    named, and never confused with a later user.
     """
 
     associate_id: int
@@ -36,6 +40,10 @@ class ExplainRow:
     start: datetime
     end: datetime | None
     detail: str = ""
+    scim_id: str | None = None
+
+
+BATCH = 500
 
 
 def explain(
@@ -54,21 +62,14 @@ def explain(
         iv = pending_intervals(tenant_id, period.start, until)
         stmt = select(
             iv.c.associate_id,
-            Associate.name,
             iv.c.since,
             iv.c.t1,
             literal("wants ") + iv.c.requested + literal("; ") + iv.c.reason,
-        ).outerjoin(
-            Associate, and_(Associate.tenant_id == tenant_id, Associate.id == iv.c.associate_id)
         )
         order = (iv.c.associate_id, iv.c.t0)
     elif kind == "plan":
         links = plan_links(tenant_id, period.start, until, plan=plan_named(target))
-        stmt = select(
-            links.c.assoc_id, Associate.name, links.c.granted, links.c.released, literal("")
-        ).outerjoin(
-            Associate, and_(Associate.tenant_id == tenant_id, Associate.id == links.c.assoc_id)
-        )
+        stmt = select(links.c.assoc_id, links.c.granted, links.c.released, literal(""))
         order = (links.c.assoc_id, links.c.granted)
     else:
         plans = plan_intervals(tenant_id, period.start, until)
@@ -79,20 +80,61 @@ def explain(
             if kind == ALL_USERS
             else c.mask == sum(PLAN_BITS[p.module_name] for p in Combination.parse(target))
         )
-        stmt = (
-            select(c.assoc_id, Associate.name, c.t0, c.t1, literal(""))
-            .outerjoin(
-                Associate, and_(Associate.tenant_id == tenant_id, Associate.id == c.assoc_id)
-            )
-            .where(wanted)
-        )
+        stmt = select(c.assoc_id, c.t0, c.t1, literal("")).where(wanted)
         order = (c.assoc_id, c.t0)
     rows = session.execute(stmt.order_by(*order).execution_options(yield_per=5_000))
-    for assoc_id, assoc_name, start, end, detail in rows:
-        yield ExplainRow(
-            assoc_id,
-            assoc_name or f"#{assoc_id}",
-            read_time(start),
-            read_time(end) if end is not None else None,
-            detail or "",
+    for batch in _batches(rows):
+        who = recorded_identities(session, tenant_id, {row[0] for row in batch}, until)
+        for assoc_id, start, end, detail in batch:
+            identity = who.get(assoc_id)
+            yield ExplainRow(
+                assoc_id,
+                identity.user_name if identity else f"#{assoc_id}",
+                read_time(start),
+                read_time(end) if end is not None else None,
+                detail or "",
+                identity.scim_id if identity else None,
+            )
+
+
+def _batches(rows: Iterable) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def recorded_identities(
+    session: Session, tenant_id: str, associate_ids: Iterable[int], until: datetime
+) -> dict[int, Identity]:
+    """Each associate as its last ledger row (else plan-state log row) before
+    ``until`` recorded it; associates with neither (or recorded before names
+    were kept) by their login, when they still exist."""
+    ids = sorted(associate_ids)
+    found: dict[int, Identity] = {}
+    for table, assoc in (
+        (LedgerEntry, LedgerEntry.assoc_id),
+        (PlanStateLog, PlanStateLog.associate_id),
+    ):
+        missing = [i for i in ids if i not in found]
+        if not missing:
+            break
+        latest = (
+            select(func.max(table.id))
+            .where(table.tenant_id == tenant_id, assoc.in_(missing), table.at < sql_time(until))
+            .group_by(assoc)
         )
+        rows = session.execute(
+            select(assoc, table.user_name, table.scim_id).where(
+                table.tenant_id == tenant_id, table.id.in_(latest), table.user_name != ""
+            )
+        )
+        found.update({a: Identity(user_name, scim_id) for a, user_name, scim_id in rows})
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(associate_identities(session, tenant_id, missing))
+    return found

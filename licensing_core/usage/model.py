@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from licensing_core.license_history import SetVersion
 from licensing_core.periods import Period, days_of
 from licensing_core.usage.names import ALL_USERS, explain_target
 
@@ -29,8 +30,12 @@ class Usage:
     average: float = 0.0
     plan_days: float = 0.0
     users: int = 0
+    # Seats of the license set in force at the end of the counted span (None:
+    # not a plan) and the most in force at any moment of it (None: unrestricted
+    # at some moment); see licensing_core.license_history.
     bought: int | None = None
     unrestricted: bool = False
+    bought_most: int | None = None
     daily: tuple[int, ...] = ()
 
     def to_json(self, *, with_daily: bool = True) -> dict[str, Any]:
@@ -38,6 +43,7 @@ class Usage:
         if self.bought is not None:
             data["bought"] = self.bought
             data["unrestricted"] = self.unrestricted
+            data["bought_most"] = self.bought_most
         data.update(
             in_use_at_end=self.in_use_at_end,
             peak=self.peak,
@@ -54,11 +60,19 @@ class Usage:
 
 @dataclass(frozen=True)
 class LoginSeats:
-    """Approach 1: a ``user`` or ``web`` license, bought (an upper bound only)."""
+    """Approach 1: a ``user`` or ``web`` license, bought (an upper bound only), at
+    the end of the counted span."""
 
     module_name: str
     bought: int
     unrestricted: bool
+
+
+# What a report covers (UsageReport.status).
+COMPLETE = "complete"
+IN_PROGRESS = "in progress"
+FUTURE = "future"
+BEFORE_TENANT = "before the tenant existed"
 
 
 @dataclass(frozen=True)
@@ -97,11 +111,33 @@ class UsageReport:
     combinations: tuple[Usage, ...]
     all_users: Usage
     pending: Pending
+    # When the tenant was registered, the license sets in force during the
+    # counted span (oldest first), and the problems of the set installed now
+    # when it fails verification (its rows stopped working).
+    tenant_registered: datetime | None = None
+    license_sets: tuple[SetVersion, ...] = ()
+    license_problems: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """:data:`COMPLETE` (over: its numbers never change), :data:`IN_PROGRESS`
+        (counted until now), :data:`FUTURE` (nothing to count yet) or
+        :data:`BEFORE_TENANT` (over before the tenant was registered)."""
+        if self.counted_until <= self.period.start:
+            return FUTURE
+        if self.tenant_registered is not None and self.period.end <= self.tenant_registered:
+            return BEFORE_TENANT
+        return COMPLETE if self.counted_until >= self.period.end else IN_PROGRESS
 
     @property
     def complete(self) -> bool:
-        """The period is over: its numbers will never change."""
-        return self.counted_until >= self.period.end
+        """The period is over and the tenant existed in it: its numbers will never change."""
+        return self.status == COMPLETE
+
+    @property
+    def bought_changed(self) -> bool:
+        """Another license set was imported during the counted span."""
+        return len(self.license_sets) > 1
 
     @property
     def billable(self) -> int:
@@ -136,6 +172,7 @@ class UsageReport:
                 "start": self.period.start.isoformat(),
                 "end": self.period.end.isoformat(),
                 "counted_until": self.counted_until.isoformat(),
+                "status": self.status,
                 "complete": self.complete,
                 "days": [day.isoformat() for day in self.days],
             },
@@ -144,6 +181,17 @@ class UsageReport:
                 "plan_licenses": self.billable,
                 "per_plan": {plan.name: plan.peak_day for plan in self.plans},
             },
+            "license_sets": [
+                {
+                    "serial_number": v.serial_number,
+                    "owner": v.owner_name,
+                    "effective_from": v.effective_from.isoformat(),
+                    "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                    "installed_by": v.installed_by,
+                }
+                for v in self.license_sets
+            ],
+            "license_problems": list(self.license_problems),
             "login_licenses": [
                 {"module": s.module_name, "bought": s.bought, "unrestricted": s.unrestricted}
                 for s in self.login

@@ -1,23 +1,25 @@
 """Assembling a tenant's usage report for a period: the period aligned to the contract,
-the tally of the counted span, the seats bought and the users pending.
+the tally of the counted span, the seats bought (from the license history:
+what was in force then, not today's set) and the users pending.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from licensing_core.counting import LOGIN_MODULES
+from licensing_core.license_history import PeriodSets, seats_in_force
 from licensing_core.periods import Period, days_of, parse_period
-from licensing_core.plans import ALL_COMBINATIONS
-from licensing_core.tables import USER_PLAN_FLAG, ModuleLicense
+from licensing_core.plans import ALL_COMBINATIONS, Plan
+from licensing_core.signing import KeyRing
 from licensing_core.tenants import get_tenant
 from licensing_core.usage.model import LoginSeats, UsageReport
 from licensing_core.usage.names import ALL_USERS, PLAN_OF_BIT, combination_name
 from licensing_core.usage.pending import pending_users
 from licensing_core.usage.tally import ALL, COMBINATION, PLAN, tally_span, usage_of
+from licensing_core.verification import verify_tenant
 
 
 def tenant_period(session: Session, tenant_id: str, label: str) -> Period:
@@ -30,9 +32,19 @@ _COMBINATION_ORDER = {c.name: i for i, c in enumerate(ALL_COMBINATIONS)}
 
 
 def usage_report(
-    session: Session, tenant_id: str, period: Period | str, *, as_of: datetime
+    session: Session,
+    tenant_id: str,
+    period: Period | str,
+    *,
+    as_of: datetime,
+    keyring: KeyRing | None = None,
 ) -> UsageReport:
-    """The tenant's usage over ``period`` (a Period or a label), counted up to ``as_of``."""
+    """The tenant's usage over ``period`` (a Period or a label), counted up to ``as_of``.
+
+    With ``keyring`` the report lists the problems of the license set
+    installed now when it fails verification: plans granted from its rows have
+    stopped working, and the billing team must know before invoicing.
+    """
     tenant = get_tenant(session, tenant_id)
     if isinstance(period, str):
         period = parse_period(period, tenant.contract_start)
@@ -40,16 +52,9 @@ def usage_report(
     counted = Period(period.label, period.start, until)
     days = days_of(counted) if until > period.start else []
     raw = tally_span(session, tenant_id, period.start, until)
-    seats = _plan_seats(session, tenant_id)
+    sets = seats_in_force(session, tenant_id, period.start, until)
     plans = tuple(
-        usage_of(
-            plan.name,
-            raw.get((PLAN, bit)),
-            days,
-            counted.days,
-            bought=seats.get(plan.module_name, (0, False))[0],
-            unrestricted=seats.get(plan.module_name, (0, False))[1],
-        )
+        usage_of(plan.name, raw.get((PLAN, bit)), days, counted.days, **_bought(sets, plan))
         for bit, plan in PLAN_OF_BIT.items()
     )
     combinations = sorted(
@@ -67,39 +72,36 @@ def usage_report(
         contract_start=tenant.contract_start,
         period=period,
         counted_until=until,
-        login=_login_seats(session, tenant_id),
+        login=tuple(
+            LoginSeats(name, seats.at_end or 0, seats.at_end is None)
+            for name, seats in sets.seats.items()
+            if name in LOGIN_MODULES
+        ),
         plans=plans,
         combinations=tuple(combinations),
         all_users=usage_of(ALL_USERS, raw.get((ALL, 0)), days, counted.days),
         pending=pending_users(session, tenant_id, period.start, until),
+        tenant_registered=tenant.registered,
+        license_sets=sets.versions,
+        license_problems=tuple(_problems(session, tenant_id, keyring)),
     )
 
 
-def _plan_seats(session: Session, tenant_id: str) -> dict[str, tuple[int, bool]]:
-    """Plan module -> (seats bought, unrestricted) in the license set installed now."""
-    rows = session.execute(
-        select(
-            ModuleLicense.module_name,
-            func.sum(ModuleLicense.license_number),
-            func.max(case((ModuleLicense.unrestricted, 1), else_=0)),
-        )
-        .where(
-            ModuleLicense.tenant_id == tenant_id,
-            ModuleLicense.extra_flags.op("&")(USER_PLAN_FLAG) == USER_PLAN_FLAG,
-        )
-        .group_by(ModuleLicense.module_name)
-    )
-    return {name: (int(bought), bool(unrestricted)) for name, bought, unrestricted in rows}
+def _bought(sets: PeriodSets, plan: Plan) -> dict:
+    """The plan's seats in force: at the end of the span and the most during it."""
+    seats = sets.seats.get(plan.module_name)
+    if seats is None:
+        return {"bought": 0, "bought_most": 0}
+    return {
+        "bought": seats.at_end or 0,
+        "unrestricted": seats.at_end is None,
+        "bought_most": seats.most,
+    }
 
 
-def _login_seats(session: Session, tenant_id: str) -> tuple[LoginSeats, ...]:
-    """The ``user`` and ``web`` licenses of the license set installed now."""
-    rows = session.execute(
-        select(ModuleLicense.module_name, ModuleLicense.license_number, ModuleLicense.unrestricted)
-        .where(
-            ModuleLicense.tenant_id == tenant_id,
-            ModuleLicense.module_name.in_(LOGIN_MODULES),
-        )
-        .order_by(ModuleLicense.sort_order, ModuleLicense.id)
-    )
-    return tuple(LoginSeats(*row) for row in rows)
+def _problems(session: Session, tenant_id: str, keyring: KeyRing | None) -> list[str]:
+    """Why the set installed now fails verification (nothing when no keyring is given)."""
+    if keyring is None:
+        return []
+    verification = verify_tenant(session, tenant_id, keyring)
+    return [] if verification.valid else verification.messages()

@@ -21,6 +21,8 @@ from scimsrv.cli.support import fail, migrated, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
+from scimsrv.services.tenants import reconcile_waiting
+from scimsrv.services.transaction import Service
 from scimsrv.storage import schema
 
 app = typer.Typer(
@@ -53,8 +55,11 @@ def serve(
 ) -> None:
     """Apply pending migrations, then serve HTTP."""
     config = settings()
-    with migrated(config):
-        pass  # each worker process opens its own engine on the migrated database
+    with migrated(config) as db:
+        # Keys may be trusted now that were not, seats freed while it was down:
+        # waiting users are served once, before the workers start (each worker
+        # then opens its own engine on the migrated database).
+        reconcile_waiting(Service(db, config))
     count = workers or config.workers
     # Every worker reads its settings again: tell them how many they are.
     os.environ["SCIMSRV_WORKERS"] = str(count)

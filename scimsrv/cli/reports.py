@@ -23,7 +23,10 @@ from licensing_core.db import Database
 from licensing_core.errors import LicensingError
 from licensing_core.periods import InvalidPeriod, parse_period
 from licensing_core.usage import (
+    BEFORE_TENANT,
     BILLABLE_RULE,
+    FUTURE,
+    IN_PROGRESS,
     ExplainRow,
     Usage,
     UsageReport,
@@ -56,6 +59,7 @@ CSV_COLUMNS = [
     "name",
     "bought",
     "unrestricted",
+    "bought_most",
     "in_use_at_end",
     "peak",
     "peak_day",
@@ -219,6 +223,7 @@ def _figures(usage: Usage) -> dict:
         "name": usage.name,
         "bought": "" if usage.bought is None else usage.bought,
         "unrestricted": "" if usage.bought is None else _yes(usage.unrestricted),
+        "bought_most": _most(usage),
         "in_use_at_end": usage.in_use_at_end,
         "peak": usage.peak,
         "peak_day": usage.peak_day,
@@ -230,21 +235,58 @@ def _figures(usage: Usage) -> dict:
 
 
 def _bought(usage: Usage) -> str:
+    """Bought at the span's end, and the most during it when that was more."""
     if usage.bought is None:
         return ""
-    return "unrestricted" if usage.unrestricted else str(usage.bought)
+    at_end = "unrestricted" if usage.unrestricted else str(usage.bought)
+    most = _most(usage)
+    return at_end if most in ("", at_end) else f"{at_end} (max {most})"
+
+
+def _most(usage: Usage) -> str:
+    if usage.bought is None:
+        return ""
+    return "unrestricted" if usage.bought_most is None else str(usage.bought_most)
+
+
+def _covers(report: UsageReport) -> str:
+    """What the report covers, as its heading says it."""
+    if report.status == IN_PROGRESS:
+        return f"in progress, counted until {report.counted_until:%Y-%m-%d %H:%M}"
+    if report.status == FUTURE:
+        return "future: nothing to count yet"
+    if report.status == BEFORE_TENANT:
+        registered = report.tenant_registered
+        return f"before the tenant existed (registered {registered:%Y-%m-%d}): nothing to count"
+    return report.status
+
+
+def _set_lines(report: UsageReport) -> list[str]:
+    """The license sets in force in the span, when more than one was, and
+    the problems of today's set when it fails verification."""
+    lines = []
+    if report.bought_changed:
+        lines.append("License sets in force (Bought: at period end, max during the period):")
+        for version in report.license_sets:
+            until = f"{version.effective_to:%Y-%m-%d %H:%M}" if version.effective_to else "now"
+            lines.append(
+                f"  serial {version.serial_number or '-'}: {version.effective_from:%Y-%m-%d %H:%M}"
+                f" to {until}"
+                + (f", installed by {version.installed_by}" if version.installed_by else "")
+            )
+    for problem in report.license_problems:
+        lines.append(f"WARNING: {problem}: plans granted from it have stopped working")
+    return lines
 
 
 def render_table(report: UsageReport) -> str:
     """The report as plain text columns, one tenant."""
     period = report.period
-    state = (
-        "complete" if report.complete else f"counted until {report.counted_until:%Y-%m-%d %H:%M}"
-    )
     lines = [
         f"Tenant {report.tenant_id}" + (f" ({report.tenant_name})" if report.tenant_name else ""),
         f"Period {period.label}: {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} "
-        f"({report.billing_period} billing, {state})",
+        f"({report.billing_period} billing, {_covers(report)})",
+        *_set_lines(report),
         "Login licenses bought (approach 1, an upper bound): "
         + ", ".join(
             f"{s.module_name} {'unrestricted' if s.unrestricted else s.bought}"
@@ -346,6 +388,7 @@ def _explain_json(rows: Iterable[ExplainRow]) -> None:
         item = {
             "associate_id": row.associate_id,
             "name": row.name,
+            "scim_id": row.scim_id,
             "from": row.start.isoformat(),
             "to": row.end.isoformat() if row.end is not None else None,
             "detail": row.detail,

@@ -11,7 +11,7 @@ import typer
 from scimsrv.cli.support import run
 from scimsrv.provisioning.preview import Preview
 from scimsrv.provisioning.rules import Rule
-from scimsrv.services import rules
+from scimsrv.services import rules, tenants
 from scimsrv.storage.tables import ALWAYS, BY_DISPLAY_NAME, BY_EXTERNAL_ID, IF_NOT_SET, SCOPES
 
 rules_app = typer.Typer(no_args_is_help=True, help="A tenant's group-to-plan rules.")
@@ -31,22 +31,26 @@ def print_rules(rules: list[Rule]) -> None:
 
 def print_preview(preview: Preview, dry_run: bool) -> None:
     verb = "would change" if dry_run else "changed"
-    typer.echo(f"{len(preview.changes)} users {verb} plan")
+    count = len(preview.changes)
+    typer.echo(f"{count} {'user' if count == 1 else 'users'} {verb} plans or state")
     for change in preview.changes:
         typer.echo(
-            f"  {change.user_name}: {change.before or '(none)'} -> {change.after or '(none)'}"
+            f"  {change.user_name}: {change.before or '(none)'} ({change.state_before}) -> "
+            f"{change.after or '(none)'} ({change.state})"
+            + (f": {change.reason}" if change.reason else "")
         )
     typer.echo("seats per module: in use now -> after / bought")
     for seats in preview.seats:
         bought = "unrestricted" if seats.unrestricted else str(seats.bought)
-        short = f"  SHORT BY {seats.short}: those users will wait" if seats.short else ""
-        typer.echo(f"  {seats.module_name}: {seats.in_use} -> {seats.after} / {bought}{short}")
+        typer.echo(f"  {seats.module_name}: {seats.in_use} -> {seats.after} / {bought}")
+    if waiting := len(preview.waiting):
+        typer.echo(f"{waiting} {'user waits' if waiting == 1 else 'users wait'} for seats")
 
 
 def edit(tenant_id: str, dry_run: bool, change: rules.Edit) -> None:
     """Run one rule edit: preview it, then commit it with a recompute unless dry-run."""
     result = run(
-        lambda tx: rules.edit_rules(tx, change, apply=not dry_run),
+        lambda tx: rules.edit_rules(tx, change),
         tenant=tenant_id,
         dry_run=dry_run,
         cause="rules changed (cli)",
@@ -63,8 +67,8 @@ def rules_list(tenant_id: str = TENANT) -> None:
 
 @rules_app.command("preview")
 def rules_preview(tenant_id: str = TENANT) -> None:
-    """What the current rules would change for users not yet recomputed."""
-    print_preview(run(rules.preview_rules, tenant=tenant_id, write=False), dry_run=True)
+    """What recomputing every user under the current rules would change."""
+    print_preview(run(tenants.reconcile, tenant=tenant_id, dry_run=True), dry_run=True)
 
 
 @rules_app.command("add")

@@ -1,9 +1,10 @@
-"""``scimsrv tenant``: create, list, check."""
+"""``scimsrv tenant``: create, list, check, reconcile."""
 
 from __future__ import annotations
 
 import typer
 
+from scimsrv.cli.rules import print_preview
 from scimsrv.cli.support import fail, run, settings, valid_tenant_id
 from scimsrv.services import tenants
 
@@ -39,3 +40,16 @@ def check(tenant_id: str = TENANT) -> None:
     if problems:
         fail(f"tenant {tenant_id!r}: {len(problems)} inconsistencies")
     typer.echo(f"tenant {tenant_id!r} is consistent")
+
+
+@tenant_app.command("reconcile")
+def reconcile(
+    tenant_id: str = TENANT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
+) -> None:
+    """Recompute every user now: serve waiting users whose blocker went away,
+    release licenses that stopped working; print who changed."""
+    changes = run(tenants.reconcile, tenant=tenant_id, dry_run=dry_run, cause="reconcile (cli)")
+    print_preview(changes, dry_run)

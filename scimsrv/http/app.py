@@ -137,6 +137,7 @@ def create_app(
         route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
         route("/tenants/{tenant}/rules/{rule}", PATCH=rules.change_rule, DELETE=rules.remove_rule),
         route("/tenants/{tenant}/check", GET=licenses.check),
+        route("/tenants/{tenant}/reconcile", POST=licenses.reconcile),
         route(
             "/tenants/{tenant}/license-set",
             GET=licenses.show_license_set,

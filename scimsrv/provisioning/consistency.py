@@ -1,6 +1,7 @@
 """Check a tenant against a recomputation from scratch.
 
-For every user: the plans its groups, roles and the rules ask for; the plans
+Every license row that fails verification (each one, not the first). For every
+user: the plans its groups, roles and the rules ask for; the plans
 it was granted (never more than asked); its links (exactly the modules of
 the granted plans); its state (licensed when it got everything, pending with
 a reason otherwise, never pending while every plan it waits for has free
@@ -29,7 +30,11 @@ def check_tenant(tx) -> list[str]:
     rules = [Rule.from_row(r) for r in tx.storage.rules.lock_with_rules(Lock.NONE)]
     catalog = load_catalog(session, tenant_id, tx.keyring)
     in_use = seats_in_use(session, tenant_id, [m.id for m in catalog.modules])
-    problems: list[str] = []
+    # Every license row that fails verification, each on its own line.
+    verification = catalog.verification
+    problems: list[str] = (
+        [] if verification is None or verification.valid else (verification.messages())
+    )
     seen: set[int] = set()
     after = ""
     while chunk := tx.storage.users.facts_after(after, CHUNK):

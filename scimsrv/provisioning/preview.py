@@ -1,39 +1,49 @@
-"""What the rules as they stand in a transaction would change: which users would
-change plan and, per module, the seats in use now and after against the seats
-bought. Nothing is written; a rule edit previews before it recomputes."""
+"""What recomputing a tenant changes: which users changed plans or state and, per
+module, the seats in use before and after against the seats bought.
+
+The changes are not modelled: every user is really recomputed
+(:func:`~scimsrv.provisioning.recompute.recompute_tenant`, the caller holding
+:attr:`~scimsrv.storage.plans.Lock.TENANT`) and the outcomes are described.
+A preview or a dry run is the same work in a transaction its caller rolls
+back, so what it shows is exactly what applying would do, waiting users
+served included.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
-from licensing_core.catalog import load_catalog
 from licensing_core.counting import user_license_seats
-from licensing_core.holdings import read_holdings
-from scimsrv.provisioning.recompute import CHUNK, requests, subjects
+from licensing_core.plans import plan_for_module
+from licensing_core.tables import PENDING
+from scimsrv.provisioning.recompute import recompute_tenant
 from scimsrv.provisioning.rules import Rule
 
 
 @dataclass(frozen=True)
 class PlanChange:
+    """One user whose granted plans or state changed (``before``/``after``:
+    granted combination names, "" for none)."""
+
     user_id: str
     user_name: str
     before: str
     after: str
+    state_before: str
+    state: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class SeatImpact:
+    """One module's seats in use before and after (never above ``bought``
+    unless unrestricted: users past it wait, see :attr:`Preview.waiting`)."""
+
     module_name: str
     bought: int
     unrestricted: bool
     in_use: int
     after: int
-
-    @property
-    def short(self) -> int:
-        """Seats missing after the change (users who would wait)."""
-        return 0 if self.unrestricted else max(0, self.after - self.bought)
 
 
 @dataclass(frozen=True)
@@ -41,32 +51,37 @@ class Preview:
     changes: list[PlanChange]
     seats: list[SeatImpact]
 
+    @property
+    def waiting(self) -> list[PlanChange]:
+        """The changed users left waiting for seats (pending)."""
+        return [c for c in self.changes if c.state == PENDING]
 
-def preview(tx, rules: list[Rule]) -> Preview:
-    """Compare what ``rules`` ask of every user with what each is recorded as asking."""
-    catalog = load_catalog(tx.session, tx.tenant_id, tx.keyring)
-    names = {m.id: m.name for m in catalog.modules}
-    delta: Counter[str] = Counter()
-    changes: list[PlanChange] = []
-    after = ""
-    while chunk := tx.storage.users.facts_after(after, CHUNK):
-        people = subjects(chunk)
-        wanted = requests(tx, people, rules)
-        holdings = read_holdings(tx.session, tx.tenant_id, wanted)
-        for person in people:
-            want, holding = wanted[person.associate_id], holdings[person.associate_id]
-            if want.name == holding.requested:
-                continue
-            changes.append(PlanChange(person.id, person.user_name, holding.requested, want.name))
-            needed = {names[m] for m in catalog.modules_of(want)}
-            held = {names[m] for m in holding.links if m in names}
-            delta.update(needed - held)
-            delta.subtract(held - needed)
-        after = chunk[-1].id
-    plans = {m.name for m in catalog.modules if m.is_plan}
+
+def recompute_described(tx, rules: list[Rule]) -> Preview:
+    """Recompute every user of ``tx``'s tenant under ``rules`` and describe the changes."""
+    before = {s.module_name: s for s in user_license_seats(tx.session, tx.tenant_id)}
+    outcomes = recompute_tenant(tx, tx.plan_book(), rules)
+    moved = sorted((o for o in outcomes.values() if o.moved), key=lambda o: o.assoc_id)
+    who = tx.storage.users.identities([o.assoc_id for o in moved])
+    changes = [
+        PlanChange(
+            who[o.assoc_id].scim_id or "",
+            who[o.assoc_id].user_name,
+            o.granted_before,
+            o.granted.name,
+            o.state_before,
+            o.state,
+            o.reason,
+        )
+        for o in moved
+        if o.assoc_id in who
+    ]
+    after = user_license_seats(tx.session, tx.tenant_id)
+    # Every plan module, and every other module whose seats in use moved.
     seats = [
-        SeatImpact(s.module_name, s.bought, s.unrestricted, s.in_use, s.in_use + delta[name])
-        for s in user_license_seats(tx.session, tx.tenant_id)
-        if (name := s.module_name) in plans or delta[name]
+        SeatImpact(s.module_name, s.bought, s.unrestricted, was.in_use, s.in_use)
+        for s in after
+        if (was := before.get(s.module_name)) is not None
+        and (plan_for_module(s.module_name) is not None or was.in_use != s.in_use)
     ]
     return Preview(changes, seats)

@@ -161,10 +161,17 @@ def recompute_tenant(tx, book: PlanBook, rules: list[Rule]) -> dict[int, Outcome
     outcomes: dict[int, Outcome] = {}
     after = ""
     while chunk := tx.storage.users.facts_after(after, CHUNK):
-        outcomes.update(book.apply(requests(tx, subjects(chunk), rules)))
+        _merge(outcomes, book.apply(requests(tx, subjects(chunk), rules)))
         after = chunk[-1].id
-    outcomes.update(book.serve_queue())
+    _merge(outcomes, book.serve_queue())
     return outcomes
+
+
+def _merge(outcomes: dict[int, Outcome], later: dict[int, Outcome]) -> None:
+    """Add ``later`` outcomes; an associate evaluated twice keeps where it started."""
+    for assoc_id, outcome in later.items():
+        first = outcomes.get(assoc_id)
+        outcomes[assoc_id] = outcome if first is None else first.then(outcome)
 
 
 def requests(tx, changed: Sequence[Subject], rules: list[Rule]) -> dict[int, Combination]:

@@ -14,7 +14,7 @@ def report(tx, label: str, as_of: datetime) -> UsageReport:
 
     :raises InvalidPeriod, UnknownTenant: as the names say.
     """
-    return usage_report(tx.session, tx.tenant_id, label, as_of=as_of)
+    return usage_report(tx.session, tx.tenant_id, label, as_of=as_of, keyring=tx.keyring)
 
 
 def explained(tx, label: str, name: str, as_of: datetime) -> tuple[Period, list[ExplainRow]]:

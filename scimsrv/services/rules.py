@@ -1,10 +1,11 @@
-"""Rule use cases: list, preview, add, move, remove, enable, disable.
+"""Rule use cases: list, add, move, remove, enable, disable (the preview of the
+rules as they stand is :func:`scimsrv.services.tenants.reconcile`, rolled back).
 
 An edit locks the tenant exclusively (:attr:`~scimsrv.storage.plans.Lock.TENANT`),
-changes the rows, previews what the rules as they now stand would change
-(:mod:`scimsrv.provisioning.preview`) and recomputes every user; a dry run
-is the same transaction rolled back after the preview. HTTP and the command
-line both run these.
+changes the rows and recomputes every user, describing what changed
+(:mod:`scimsrv.provisioning.preview`); a dry run or a preview is the same
+transaction rolled back by its caller. HTTP and the command line both run
+these.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scimsrv.provisioning.preview import Preview, preview
-from scimsrv.provisioning.recompute import recompute_tenant
+from scimsrv.provisioning.preview import Preview, recompute_described
 from scimsrv.provisioning.rules import Rule, check_rule_fields
 from scimsrv.scim.errors import ScimError
 from scimsrv.storage.plans import Lock
@@ -36,22 +36,15 @@ def list_rules(tx) -> list[Rule]:
     return [Rule.from_row(r) for r in tx.storage.rules.lock_with_rules(Lock.NONE)]
 
 
-def preview_rules(tx) -> Preview:
-    """What the rules as they stand would change (users not yet recomputed)."""
-    return preview(tx, list_rules(tx))
-
-
-def edit_rules(tx, edit: Edit, *, apply: bool) -> EditResult:
-    """Run one edit under the tenant's exclusive lock, preview it and, when
-    ``apply``, recompute every user (the caller rolls back a dry run)."""
+def edit_rules(tx, edit: Edit) -> EditResult:
+    """Run one edit under the tenant's exclusive lock and recompute every user;
+    the caller rolls a dry run back."""
     tx.storage.rules.lock_with_rules(Lock.TENANT)
     rows = tx.storage.rules.rows()
     touched = edit(tx, rows)
     rules = [Rule.from_row(row) for row in rows]
-    result = EditResult(rules, Rule.from_row(touched) if touched else None, preview(tx, rules))
-    if apply:
-        recompute_tenant(tx, tx.plan_book(), rules)
-    return result
+    changes = recompute_described(tx, rules)
+    return EditResult(rules, Rule.from_row(touched) if touched else None, changes)
 
 
 def add(

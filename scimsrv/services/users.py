@@ -10,10 +10,12 @@ rules or roles may give it plans).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from scim2_models import PatchOp
 
 from licensing_core.holdings import PlanView, plan_views
+from licensing_core.verification import verify_tenant
 from scimsrv.provisioning.recompute import Subject, for_new_users, recompute
 from scimsrv.scim.documents import UserColumns, user_body, user_document, weak_etag
 from scimsrv.scim.errors import not_found
@@ -34,12 +36,8 @@ def create_user(tx, resource: UserResource) -> UserView:
     record = tx.storage.users.create(columns, doc, tx.at)
     subject = _subject(record, doc)
     outcomes = recompute(tx, [subject], relevance=for_new_users([subject]))
-    plan = (
-        plan_views(tx.session, tx.tenant_id, [record.associate_id])[record.associate_id]
-        if outcomes
-        else PlanView()
-    )
-    return UserView(record, [], plan)
+    plans = plan_views(tx.session, tx.tenant_id, [record.associate_id]) if outcomes else {}
+    return UserView(record, [], working(tx, plans).get(record.associate_id, PlanView()))
 
 
 def get_user(tx, user_id: str, *, groups: bool = True) -> UserView:
@@ -54,6 +52,7 @@ def list_users(tx, request: ListRequest, *, groups: bool = True) -> Page[UserVie
     """A page of users: filter, sort and pagination in SQL (RFC 7644 §3.4.2)."""
     page = tx.storage.users.page(request)
     found, plans = tx.storage.users.extras(page.rows, groups=groups)
+    plans = working(tx, plans)
     views = [
         UserView(r, found.get(r.associate_id) if groups else None, plans[r.associate_id])
         for r in page.rows
@@ -128,5 +127,19 @@ def _subject(record, doc: dict) -> Subject:
 def _view(tx, record, groups: bool) -> UserView:
     found, plans = tx.storage.users.extras([record], groups=groups)
     return UserView(
-        record, found.get(record.associate_id) if groups else None, plans[record.associate_id]
+        record,
+        found.get(record.associate_id) if groups else None,
+        working(tx, plans)[record.associate_id],
     )
+
+
+def working(tx, plans: Mapping[int, PlanView]) -> Mapping[int, PlanView]:
+    """The plan views as they work now: a held license whose row fails
+    verification stopped working for every holder at once (docs/licensing.md
+    §5). One more query, only when a shown user holds licenses."""
+    if not any(view.licenses for view in plans.values()):
+        return plans
+    problems = verify_tenant(tx.session, tx.tenant_id, tx.keyring).problems_by_module()
+    if not problems:
+        return plans
+    return {assoc_id: view.with_failing_rows(problems) for assoc_id, view in plans.items()}

@@ -1,6 +1,7 @@
-"""``/admin/v1/tenants/{tenant}/license-set`` and ``/check``: a tenant's license
-status, the import of a signed set (409 with the per-module report when it
-does not verify or fit), and the consistency check."""
+"""``/admin/v1/tenants/{tenant}/license-set``, ``/check`` and ``/reconcile``: a
+tenant's license status, the import of a signed set (409 with the per-module
+report when it does not verify or fit), the consistency check, and the
+recompute of every user on demand."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from licensing_core.errors import InvalidLicenseSet
 from licensing_core.license_set import parse_license_set
-from scimsrv.http.admin.views import import_view, status_view
+from scimsrv.http.admin.query import dry_run as is_dry_run
+from scimsrv.http.admin.views import import_view, preview_view, status_view
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body
 from scimsrv.scim.errors import ScimError
@@ -42,3 +44,10 @@ async def check(request: Request) -> Response:
     """The tenant's consistency check (links against a recomputation)."""
     problems = await run(request, tenants.check, write=False)
     return JSONResponse({"consistent": not problems, "problems": problems})
+
+
+async def reconcile(request: Request) -> Response:
+    """Recompute every user now (``?dryRun=true``: what it would change); who changed."""
+    dry_run = is_dry_run(request)
+    found = await run(request, tenants.reconcile, write=True, dry_run=dry_run)
+    return JSONResponse({"dryRun": dry_run, **preview_view(found)})

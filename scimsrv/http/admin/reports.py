@@ -42,6 +42,7 @@ async def usage(request: Request) -> Response:
             {
                 "associate_id": row.associate_id,
                 "name": row.name,
+                "scim_id": row.scim_id,
                 "from": row.start.isoformat(),
                 "to": row.end.isoformat() if row.end is not None else None,
                 "detail": row.detail,

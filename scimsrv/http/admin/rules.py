@@ -11,25 +11,22 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from scimsrv.http.admin.query import dry_run as is_dry_run
 from scimsrv.http.admin.views import preview_view, rule_view
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body
 from scimsrv.scim.errors import ScimError
-from scimsrv.services import rules
-
-
-def _dry_run(request: Request) -> bool:
-    return request.query_params.get("dryRun", "").lower() in ("1", "true", "yes")
+from scimsrv.services import rules, tenants
 
 
 async def _edit(request: Request, edit_for, status: int = 200) -> Response:
     """Run the edit ``edit_for(body)`` makes; answer rules, touched rule, preview."""
     raw = await read_body(request) if request.method in ("POST", "PATCH") else b""
-    dry_run = _dry_run(request)
+    dry_run = is_dry_run(request)
 
     def work(tx):
         edit = edit_for(parse_json(raw) if raw else None)
-        return rules.edit_rules(tx, edit, apply=not dry_run)
+        return rules.edit_rules(tx, edit)
 
     result = await run(request, work, write=True, dry_run=dry_run)
     body = {
@@ -113,6 +110,6 @@ async def remove_rule(request: Request) -> Response:
 
 
 async def preview_rules(request: Request) -> Response:
-    """What the rules as they stand would change (users not yet recomputed)."""
-    found = await run(request, rules.preview_rules, write=False)
+    """What recomputing every user under the rules as they stand would change."""
+    found = await run(request, tenants.reconcile, write=True, dry_run=True)
     return JSONResponse(preview_view(found))

@@ -98,10 +98,19 @@ def rule_view(rule: Rule) -> dict:
 
 
 def preview_view(preview: Preview) -> dict:
-    """The preview as JSON: users who would change plan and seats per module."""
+    """The changes as JSON: users whose plans or state changed (granted
+    combination and state, before and after) and seats per module."""
     return {
         "changes": [
-            {"userId": c.user_id, "userName": c.user_name, "before": c.before, "after": c.after}
+            {
+                "userId": c.user_id,
+                "userName": c.user_name,
+                "before": c.before,
+                "after": c.after,
+                "stateBefore": c.state_before,
+                "state": c.state,
+                "reason": c.reason,
+            }
             for c in preview.changes
         ],
         "seats": [
@@ -111,8 +120,8 @@ def preview_view(preview: Preview) -> dict:
                 "unrestricted": s.unrestricted,
                 "inUse": s.in_use,
                 "after": s.after,
-                "short": s.short,
             }
             for s in preview.seats
         ],
+        "waiting": len(preview.waiting),
     }
