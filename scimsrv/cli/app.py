@@ -7,6 +7,7 @@ whatever command comes first. Failures exit non-zero with one line,
 
 from __future__ import annotations
 
+import logging.config
 import os
 import socket
 
@@ -55,6 +56,7 @@ def serve(
 ) -> None:
     """Apply pending migrations, then serve HTTP."""
     config = settings()
+    logging.config.dictConfig(log_config())
     with migrated(config) as db:
         # Keys may be trusted now that were not, seats freed while it was down:
         # waiting users are served once, before the workers start (each worker
@@ -70,6 +72,10 @@ def serve(
         workers=count,
         log_config=log_config(),
         access_log=False,
+        # A worker that does not answer uvicorn's ping within this many seconds
+        # is killed and replaced; its default, 5 s, kills workers still
+        # importing on a busy machine, over and over.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if server_config.workers > 1:
         Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
@@ -78,6 +84,9 @@ def serve(
     server.run()
     if not server.started:
         fail(f"could not serve on {server_config.host}:{server_config.port}")
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 class NoDelayConfig(uvicorn.Config):
