@@ -234,3 +234,18 @@ def test_a_page_of_users_costs_the_same_statements_for_10_and_100_of_them(db, se
         assert len(set(seen)) == len(seen), f"a statement ran twice on {path}"
         costs.append(len(seen))
     assert costs[0] == costs[1] <= 6, costs
+
+
+def test_a_page_of_groups_costs_the_same_statements_for_10_and_100_of_them(db, setup):
+    client, tenant, operator = setup
+    alice = tenant.user("alice@example.com")["id"]
+    for i in range(120):
+        tenant.group(f"Team {i:03d}", [alice] if i % 2 else [])
+    costs = []
+    for count in (10, 100):
+        with counted(db) as seen:
+            page = ok(client, operator, f"/tenants/{tenant.tenant_id}/groups", count=count)
+        assert [g["members"] for g in page["groups"][:2]] == [0, 1]
+        assert len(set(seen)) == len(seen)
+        costs.append(len(seen))
+    assert costs[0] == costs[1] <= 5, costs
