@@ -75,7 +75,7 @@ def test_users_filter_by_state_and_plan(cli, people, tenant_id):
     assert [u["userName"] for u in json.loads(pending.stdout)] == ["bob"]
     holders = cli("users", tenant_id, "--plan", "Sales-Premium", "--state", "licensed")
     assert "alice" in holders.stdout and "bob" not in holders.stdout
-    assert holders.stdout.rstrip().endswith("1 users")
+    assert holders.stdout.rstrip().endswith("1 user")
 
 
 def test_users_json_is_the_admin_apis_objects(cli, people, db, tenant_id):

@@ -125,13 +125,14 @@ def _print(
         for index, rows in enumerate(chunks):
             table = Table(box=box.SIMPLE, show_header=index == 0, expand=True, pad_edge=False)
             for title, ratio in columns:
-                table.add_column(title, ratio=ratio or None, width=None if ratio else 8)
+                width = None if ratio else 8
+                table.add_column(title, ratio=ratio or None, width=width, overflow="fold")
             for row in rows:
                 table.add_row(*cells(row))
             if rows or index == 0:
                 console.print(table)
             count += len(rows)
-        typer.echo(f"{count} {noun}")
+        typer.echo(f"{count} {noun if count != 1 else noun.removesuffix('s')}")
 
 
 def _chunks(
