@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from licensing_core.errors import InvalidCombination
 from licensing_core.plans import (
@@ -36,6 +37,7 @@ DEACTIVATED = "deactivated"
 _CANDIDATES = {c.name.casefold(): c.name for c in LISTED_COMBINATIONS}
 
 
+@lru_cache(maxsize=4096)  # a pure function of the name; pages repeat group names
 def name_problem(name: str) -> str | None:
     """Why ``name`` (a group displayName or role value) grants no plan although
     it looks like plans: ``"is not a plan name: did you mean 'Sales-Premium'?"``,
@@ -50,7 +52,7 @@ def name_problem(name: str) -> str | None:
     chosen: dict[Solution, Plan] = {}
     for plan in plans:
         other = chosen.setdefault(plan.solution, plan)
-        if other is not plan:
+        if other != plan:
             return f"names two tiers of {plan.solution.value}"
         if plans.count(plan) > 1:
             return f"lists {plan.name} twice"
