@@ -166,3 +166,11 @@ def _all_combinations() -> tuple[Combination, ...]:
 
 
 ALL_COMBINATIONS: tuple[Combination, ...] = _all_combinations()
+"""The 26 valid combinations, singles first, then by size (the usage reports' order)."""
+
+LISTED_COMBINATIONS: tuple[Combination, ...] = tuple(
+    sorted(ALL_COMBINATIONS, key=lambda c: (len(c) > 1, [p.sort_key for p in c.ordered()]))
+)
+"""The 26 in the order the help pages list them (docs/licensing.md §1): the six
+plans, then each multi-plan combination right after the shorter one it extends
+(``Sales-Essentials + Service-Essentials``, then the same ``+ Marketing-...``)."""

@@ -12,6 +12,7 @@ from licensing_core.errors import InvalidCombination
 from licensing_core.plans import (
     ALL_COMBINATIONS,
     BASE_PLANS,
+    LISTED_COMBINATIONS,
     NO_SELECTION,
     Combination,
     Plan,
@@ -73,6 +74,12 @@ def test_valid_combinations_are_the_six_plans_and_the_twenty_the_norwegian_seed_
 def test_every_seed_combination_parses_and_displays_exactly_as_written():
     for name in NORWEGIAN_SEED_PLANS + NORWEGIAN_SEED_COMBINATIONS:
         assert Combination.parse(name).name == name
+
+
+def test_listed_combinations_follow_the_order_the_seeds_print():
+    listed = [c.name for c in LISTED_COMBINATIONS]
+    assert listed == NORWEGIAN_SEED_PLANS + NORWEGIAN_SEED_COMBINATIONS
+    assert set(LISTED_COMBINATIONS) == set(ALL_COMBINATIONS)
 
 
 def test_valid_combinations_are_ordered_singles_first():

@@ -296,6 +296,15 @@ def test_memberships_name_each_users_groups_for_the_rules(db, storage_of):
         assert store.groups.memberships([a.id]) == {a.id: [("Sales", "ext-1")]}
 
 
+def test_member_counts_count_each_groups_members_and_zero_for_none(db, storage_of):
+    with db.write() as session:
+        store = storage_of(session)
+        a, b = (store.users.create(user(name), {}, NOW) for name in ("a", "b"))
+        two, empty = (store.groups.create(group(name), {}, NOW) for name in ("Two", "Empty"))
+        store.groups.add_members(two.id, {a.id: None, b.id: None})
+        assert store.groups.member_counts([two.id, empty.id]) == {two.id: 2, empty.id: 0}
+
+
 def test_adding_one_member_costs_the_same_in_a_small_and_a_large_group(db, storage_of):
     with db.write() as session:
         store = storage_of(session)

@@ -15,7 +15,9 @@ import typer
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from scimsrv.cli.directory import groups, users
 from scimsrv.cli.licenses import license_app
+from scimsrv.cli.plans import plans
 from scimsrv.cli.reports import report_app
 from scimsrv.cli.rules import rules_app
 from scimsrv.cli.support import fail, migrated, settings
@@ -39,6 +41,9 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(rules_app, name="rules")
 app.add_typer(license_app, name="license")
 app.add_typer(report_app, name="report")
+app.command("users")(users)
+app.command("groups")(groups)
+app.command("plans")(plans)
 
 
 @db_app.command("upgrade")

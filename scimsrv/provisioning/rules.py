@@ -109,7 +109,11 @@ class Rule:
     def names_group(self, names: set[str], external_ids: set[str]) -> bool:
         """Whether this enabled rule's scope names one of these groups
         (casefolded displayNames, externalIds)."""
-        if not self.enabled or self.scope not in (SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP):
+        return self.enabled and self.targets_group(names, external_ids)
+
+    def targets_group(self, names: set[str], external_ids: set[str]) -> bool:
+        """Whether this rule's scope names one of these groups, enabled or not."""
+        if self.scope not in (SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP):
             return False
         if self.target_by == BY_EXTERNAL_ID:
             return self.target in external_ids
@@ -147,19 +151,45 @@ def plans_named(name: str) -> Combination | None:
         return None
 
 
-def requested_plans(user: UserFacts, rules: Iterable[Rule]) -> Combination:
-    """The plans ``user`` should hold under ``rules`` (in position order)."""
+@dataclass(frozen=True)
+class Step:
+    """A group or role name (casefolded) that set plans, or a rule that set
+    them or, with "no selection", cleared them."""
+
+    plans: Combination
+    name: str | None = None
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The plans a user should hold and every step that led there, in order."""
+
+    plans: Combination
+    steps: tuple[Step, ...] = ()
+
+
+def decide(user: UserFacts, rules: Iterable[Rule]) -> Decision:
+    """The plans ``user`` should hold under ``rules`` (in position order), and why."""
     if not user.active:
-        return NO_SELECTION
+        return Decision(NO_SELECTION)
     result = NO_SELECTION
+    steps: list[Step] = []
     for name in sorted(user.group_names | user.roles):
         named = plans_named(name)
         if named is not None:
             result = result.merge(named)
+            steps.append(Step(named, name=name))
     for rule in sorted(rules, key=lambda r: r.position):
         if not rule.enabled or not rule.matches(user):
             continue
         if rule.mode == IF_NOT_SET and not result.is_empty:
             continue
         result = NO_SELECTION if rule.plans.is_empty else result.merge(rule.plans)
-    return result
+        steps.append(Step(rule.plans, rule=rule))
+    return Decision(result, tuple(steps))
+
+
+def requested_plans(user: UserFacts, rules: Iterable[Rule]) -> Combination:
+    """The plans ``user`` should hold under ``rules`` (in position order)."""
+    return decide(user, rules).plans

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from scimsrv.scim.documents import GroupColumns
@@ -307,6 +307,19 @@ def memberships(
         for user_id, name, external_id in rows:
             found.setdefault(user_id, []).append((name, external_id))
     return found
+
+
+def member_counts(session: Session, tenant_id: str, group_ids: Sequence[str]) -> dict[str, int]:
+    """How many members each group has (0 for none), one query per chunk of ids."""
+    counts = dict.fromkeys(group_ids, 0)
+    for chunk in chunks(list(group_ids)):
+        rows = session.execute(
+            select(GroupMember.group_id, func.count())
+            .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id.in_(chunk))
+            .group_by(GroupMember.group_id)
+        )
+        counts.update({group_id: count for group_id, count in rows})
+    return counts
 
 
 def member_ids(session: Session, tenant_id: str, group_id: str) -> list[str]:

@@ -101,6 +101,9 @@ class GroupStorage(Protocol):
     def memberships(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None]]]:
         """Each user's groups as (displayName, externalId)."""
 
+    def member_counts(self, group_ids: Sequence[str]) -> dict[str, int]:
+        """How many members each group has."""
+
     def page(self, request: ListRequest) -> Page[Record]:
         """Filter, sort and paginate (RFC 7644 §3.4.2, RFC 9865)."""
 

@@ -96,6 +96,9 @@ class SqlGroups(_Bound):
     def memberships(self, user_ids: Sequence[str]):
         return groups.memberships(self.session, self.tenant_id, user_ids)
 
+    def member_counts(self, group_ids: Sequence[str]) -> dict[str, int]:
+        return groups.member_counts(self.session, self.tenant_id, group_ids)
+
     def page(self, request: ListRequest):
         return run_list(self.session, self.tenant_id, GROUPS, request)
 
