@@ -142,7 +142,8 @@ def recompute(
     with the rules, under ``FOR KEY SHARE`` on the tenant row, and nothing
     more happens when it says no.
 
-    :returns: the outcome of every associate whose plan state was evaluated.
+    :returns: the outcome of every associate whose plan state was evaluated
+        (also noted in ``tx.journal`` for the audit entry).
     """
     if not changed and not forget:
         return {}
@@ -152,18 +153,22 @@ def recompute(
             return {}
     rules = _rules(tx.storage.rules.lock_with_rules(Lock.PLANS))
     book = tx.plan_book({s.associate_id: Identity(s.user_name, s.id) for s in changed})
-    return book.apply(requests(tx, changed, rules), forget=forget)
+    outcomes = book.apply(requests(tx, changed, rules), forget=forget)
+    tx.journal.plans(outcomes)
+    return outcomes
 
 
 def recompute_tenant(tx, book: PlanBook, rules: list[Rule]) -> dict[int, Outcome]:
     """Every user of the tenant, a chunk at a time (the caller holds
-    :attr:`Lock.TENANT`), then the waiting queue."""
+    :attr:`Lock.TENANT`), then the waiting queue; the outcomes are noted in
+    ``tx.journal`` too."""
     outcomes: dict[int, Outcome] = {}
     after = ""
     while chunk := tx.storage.users.facts_after(after, CHUNK):
         outcomes.update(book.apply(requests(tx, subjects(chunk), rules)))
         after = chunk[-1].id
     outcomes.update(book.serve_queue())
+    tx.journal.plans(outcomes)
     return outcomes
 
 

@@ -4,7 +4,7 @@ An edit locks the tenant exclusively (:attr:`~scimsrv.storage.plans.Lock.TENANT`
 changes the rows, previews what the rules as they now stand would change
 (:mod:`scimsrv.provisioning.preview`) and recomputes every user; a dry run
 is the same transaction rolled back after the preview. HTTP and the command
-line both run these.
+line both run these; an edit's audit entry lists the rules before and after.
 """
 
 from __future__ import annotations
@@ -46,12 +46,22 @@ def edit_rules(tx, edit: Edit, *, apply: bool) -> EditResult:
     ``apply``, recompute every user (the caller rolls back a dry run)."""
     tx.storage.rules.lock_with_rules(Lock.TENANT)
     rows = tx.storage.rules.rows()
+    before = [Rule.from_row(row) for row in rows]
     touched = edit(tx, rows)
     rules = [Rule.from_row(row) for row in rows]
+    tx.journal.detail("rules", {"before": _listed(before), "after": _listed(rules)})
     result = EditResult(rules, Rule.from_row(touched) if touched else None, preview(tx, rules))
     if apply:
         recompute_tenant(tx, tx.plan_book(), rules)
     return result
+
+
+def _listed(rules: list[Rule]) -> list[dict]:
+    """The rules in order, for the audit entry."""
+    return [
+        {"id": r.id, "position": r.position, "rule": r.describe(), "enabled": r.enabled}
+        for r in rules
+    ]
 
 
 def add(
