@@ -14,13 +14,15 @@ import typer
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from scimsrv.cli import log
 from scimsrv.cli.licenses import license_app
 from scimsrv.cli.reports import report_app
 from scimsrv.cli.rules import rules_app
-from scimsrv.cli.support import fail, migrated, settings
+from scimsrv.cli.support import fail, migrated, run, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
+from scimsrv.services import audit
 from scimsrv.storage import schema
 
 app = typer.Typer(
@@ -36,6 +38,8 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(rules_app, name="rules")
 app.add_typer(license_app, name="license")
 app.add_typer(report_app, name="report")
+app.command("log")(log.show)
+db_app.command("prune-log")(log.prune)
 
 
 @db_app.command("upgrade")
@@ -51,10 +55,10 @@ def serve(
     port: int = typer.Option(None, help="Listen port [env SCIMSRV_PORT; 8000]"),
     workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
 ) -> None:
-    """Apply pending migrations, then serve HTTP."""
+    """Apply pending migrations and the audit log's retention, then serve HTTP."""
     config = settings()
-    with migrated(config):
-        pass  # each worker process opens its own engine on the migrated database
+    # Each worker process opens its own engine on the migrated database.
+    run(lambda tx: audit.prune(tx, config.audit_retention_days))
     count = workers or config.workers
     # Every worker reads its settings again: tell them how many they are.
     os.environ["SCIMSRV_WORKERS"] = str(count)

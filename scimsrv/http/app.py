@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
-from scimsrv.http.admin import licenses, reports, rules
+from scimsrv.http.admin import audit_log, licenses, reports, rules
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
@@ -144,6 +144,7 @@ def create_app(
         ),
         route("/tenants/{tenant}/reports/usage", GET=reports.usage),
         route("/tenants/{tenant}/license", GET=license_page),
+        route("/tenants/{tenant}/log", GET=audit_log.show_log),
     ]
     app = Starlette(
         routes=[
