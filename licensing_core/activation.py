@@ -25,7 +25,7 @@ from licensing_core.errors import InvalidLicenseSet, LicensingError
 from licensing_core.identities import Identify
 from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
-from licensing_core.plan_state import PlanBook
+from licensing_core.plan_state import Outcome, PlanBook
 from licensing_core.signing import KeyRing, signed_key_label, verify_set
 from licensing_core.tables import (
     USER_LICENSE,
@@ -96,6 +96,8 @@ class ImportReport:
     serial_number: str
     modules: tuple[ModuleChange, ...]
     problems: tuple[str, ...] = ()
+    # The waiting users the new seats served (empty until the import is done).
+    served: tuple[Outcome, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -278,10 +280,10 @@ def import_license_set(
     session.flush()
     record_version(session, tenant_id, owner, spec.modules, at=at, installed_by=installed_by)
 
-    PlanBook(
+    served = PlanBook(
         session, tenant_id, at=at, cause=IMPORT_CAUSE, keyring=keyring, identify=identify
     ).serve_queue()
-    return report
+    return dataclasses.replace(report, served=tuple(served.values()))
 
 
 def _change(module: ModuleSpec, row: ModuleLicense | None, linked: dict[int, int]) -> ModuleChange:

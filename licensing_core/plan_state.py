@@ -114,6 +114,14 @@ class Outcome:
         )
 
 
+def merge_outcomes(into: dict[int, Outcome], later: Mapping[int, Outcome]) -> None:
+    """Add ``later`` outcomes to ``into``; an associate evaluated twice in one
+    transaction keeps where it started (:meth:`Outcome.then`)."""
+    for assoc_id, outcome in later.items():
+        first = into.get(assoc_id)
+        into[assoc_id] = outcome if first is None else first.then(outcome)
+
+
 @dataclass
 class _Work:
     """One associate's change in progress."""

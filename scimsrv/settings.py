@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # "1" trusts the public built-in TEST key, "0" never; "" trusts it only
     # while no vendor key is configured.
     trust_test_license_key: str = ""
+    # Days an audit log entry is kept (0: for ever); pruned when `scimsrv
+    # serve` starts and by `scimsrv db prune-log` (docs/audit-log.md).
+    audit_retention_days: int = Field(365, ge=0)
 
     def origin(self) -> str:
         """Scheme, host and port of the service as operators hand it to an IdP."""

@@ -420,3 +420,46 @@ def test_reads_do_not_see_other_tenants_rows(db, storage_of, tenant_id):
         assert (
             session.execute(select(Associate).where(Associate.tenant_id == tenant_id)).all() == []
         )
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+def test_audit_entries_append_in_one_statement_and_read_newest_first(db, storage_of, tenant_id):
+    from scimsrv.storage.audit import Query
+
+    def entry(minutes: int, keys: list[str]) -> dict:
+        return {
+            "at": NOW + timedelta(minutes=minutes),
+            "actor": "cli test",
+            "request": {"command": "scimsrv test"},
+            "status": None,
+            "error": None,
+            "changes": {"n": minutes},
+            "user_keys": keys,
+        }
+
+    with db.write() as session:
+        other = tenant_id + "-b"
+        session.add(Tenant(tenant_id=other, name="", registered=NOW))
+        session.flush()
+        storage_of(session, other).audit.append(entry(0, ["ann"]))
+        audit = storage_of(session).audit
+        seen = statements(db, lambda: audit.append(entry(1, ["ann", "u-1"])))
+        assert len(seen) == 1
+        for minutes in (2, 3):
+            audit.append(entry(minutes, ["bo"]))
+        alice = storage_of(session).users.create(user("Ann"), {}, NOW)
+    with db.read() as session:
+        audit = storage_of(session).audit
+        newest = audit.entries(Query())
+        assert [e.changes["n"] for e in newest] == [3, 2, 1]
+        assert newest[0].id > newest[1].id > newest[2].id
+        assert audit.count(Query()) == 3
+        assert audit.user_keys("ANN") == {"ann", alice.id}
+        ann = Query(user_keys=tuple(audit.user_keys("ANN")))
+        assert [e.changes["n"] for e in audit.entries(ann)] == [1]
+        window = Query(since=NOW + timedelta(minutes=2), until=NOW + timedelta(minutes=3))
+        assert [e.changes["n"] for e in audit.entries(window)] == [2]
+        below = Query(before=newest[0].id, offset=1, limit=1)
+        assert [e.changes["n"] for e in audit.entries(below)] == [1]

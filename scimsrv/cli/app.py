@@ -15,15 +15,17 @@ import typer
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from scimsrv.cli import log
 from scimsrv.cli.directory import groups, users
 from scimsrv.cli.licenses import license_app
 from scimsrv.cli.plans import plans
 from scimsrv.cli.reports import report_app
 from scimsrv.cli.rules import rules_app
-from scimsrv.cli.support import fail, migrated, settings
+from scimsrv.cli.support import fail, migrated, run, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
+from scimsrv.services import audit
 from scimsrv.services.tenants import reconcile_waiting
 from scimsrv.services.transaction import Service
 from scimsrv.storage import schema
@@ -44,6 +46,8 @@ app.add_typer(report_app, name="report")
 app.command("users")(users)
 app.command("groups")(groups)
 app.command("plans")(plans)
+app.command("log")(log.show)
+db_app.command("prune-log")(log.prune)
 
 
 @db_app.command("upgrade")
@@ -59,9 +63,10 @@ def serve(
     port: int = typer.Option(None, help="Listen port [env SCIMSRV_PORT; 8000]"),
     workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
 ) -> None:
-    """Apply pending migrations, then serve HTTP."""
+    """Apply pending migrations and the audit log's retention, then serve HTTP."""
     config = settings()
     logging.config.dictConfig(log_config())
+    run(lambda tx: audit.prune(tx, config.audit_retention_days))
     with migrated(config) as db:
         # Keys may be trusted now that were not, seats freed while it was down:
         # waiting users are served once, before the workers start (each worker

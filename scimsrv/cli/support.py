@@ -12,12 +12,14 @@ from typing import NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from typer.main import get_current_context
 
 from licensing_core.activation import ImportRejected
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
 from licensing_core.tenants import is_tenant_id
 from scimsrv.scim.errors import ScimError
+from scimsrv.services.audit import RequestInfo
 from scimsrv.services.errors import Busy
 from scimsrv.services.tokens import AmbiguousToken, UnknownToken
 from scimsrv.services.transaction import LOCAL, Service, Tx
@@ -84,12 +86,28 @@ def run(
     dry_run: bool = False,
     cause: str = "cli",
 ) -> T:
-    """``work`` as the local operator, in one transaction on the migrated database."""
+    """``work`` as the local operator, in one transaction on the migrated
+    database; a write appends its audit entry, naming the command."""
     config = settings()
     with migrated(config) as db:
         return Service(db, config).run(
-            work, caller=LOCAL, tenant_id=tenant, cause=cause, write=write, dry_run=dry_run
+            work,
+            caller=LOCAL,
+            tenant_id=tenant,
+            cause=cause,
+            write=write,
+            dry_run=dry_run,
+            request=RequestInfo(command=command()),
         )
+
+
+def command() -> str:
+    """The command being run, as the audit log names it (``scimsrv rules add``):
+    the path of the context typer runs the command in (typer carries its own
+    click, whose current context ``typer.main`` hands out)."""
+    context = get_current_context(silent=True)
+    words = context.command_path.split()[1:] if context is not None else []
+    return " ".join(["scimsrv", *words])
 
 
 def valid_tenant_id(tenant_id: str) -> str:

@@ -33,7 +33,7 @@ def issue(
     label: str = typer.Option("", help="What the token is for, e.g. 'entra'."),
 ) -> None:
     """Create a bearer token for tenant ID and print it; it is shown this once only."""
-    typer.echo(run(lambda tx: tokens.issue(tx, tenant_id, label)))
+    typer.echo(run(lambda tx: tokens.issue(tx, tenant_id, label), tenant=tenant_id))
 
 
 @token_app.command("list")
@@ -45,7 +45,7 @@ def list_(tenant_id: str = TENANT) -> None:
 @token_app.command("revoke")
 def revoke(tenant_id: str = TENANT, prefix: str = PREFIX) -> None:
     """Revoke one of tenant ID's tokens; requests with it are refused at once."""
-    info = run(lambda tx: tokens.revoke(tx, tenant_id, prefix))
+    info = run(lambda tx: tokens.revoke(tx, tenant_id, prefix), tenant=tenant_id)
     typer.echo(f"revoked token {info.id} ({info.prefix})")
 
 

@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
-from scimsrv.http.admin import directory, licenses, plans, reports, rules
+from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
@@ -149,6 +149,7 @@ def create_app(
         route("/tenants/{tenant}/groups", GET=directory.groups),
         route("/tenants/{tenant}/plans", GET=plans.plan_catalog),
         route("/plans", GET=plans.plan_catalog),
+        route("/tenants/{tenant}/log", GET=audit_log.show_log),
     ]
     app = Starlette(
         routes=[

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimsrv.scim.values import checked_query
+from scimsrv.services.audit import RequestInfo
 from scimsrv.services.transaction import Caller, Service, Tx
 
 T = TypeVar("T")
@@ -77,22 +78,39 @@ def cause(request: Request) -> str:
     return f"{request.method} {parts[5] if len(parts) > 5 else path}"[:64]
 
 
+def request_info(request: Request) -> RequestInfo:
+    """What the audit log records of a request: method, path (never the query
+    string, which may carry a token) and the ``X-Request-Id`` of its log line."""
+    return RequestInfo(request.method, request.url.path, getattr(request.state, "request_id", None))
+
+
 async def run(
     request: Request, work: Callable[[Tx], T], *, write: bool, dry_run: bool = False
 ) -> T:
-    """``work`` as the request's caller, for the path's tenant, in a worker thread."""
+    """``work`` as the request's caller, for the path's tenant, in a worker thread.
+
+    A write (not a dry run) appends its audit entry in its transaction; when
+    it is refused, ``request.state.refused`` tells the error handler to
+    record the refusal (:mod:`scimsrv.http.errors`).
+    """
     service: Service = request.app.state.service
+    audited = request_info(request) if write and not dry_run else None
 
     def checked(tx: Tx) -> T:
         checked_query(request.query_params)
         return work(tx)
 
-    return await run_in_threadpool(
-        service.run,
-        checked,
-        caller=caller(request),
-        tenant_id=request.path_params.get("tenant", ""),
-        cause=cause(request),
-        write=write,
-        dry_run=dry_run,
-    )
+    try:
+        return await run_in_threadpool(
+            service.run,
+            checked,
+            caller=caller(request),
+            tenant_id=request.path_params.get("tenant", ""),
+            cause=cause(request),
+            write=write,
+            dry_run=dry_run,
+            request=audited,
+        )
+    except Exception:
+        request.state.refused = audited
+        raise

@@ -4,11 +4,14 @@ Every error the service answers, 404 and 405 of unknown paths and methods
 included, is a SCIM Error body with ``application/scim+json``. Domain errors
 of the licensing core get their status here, and only here; an exception
 nobody expected is a 500 (:mod:`scimsrv.http.middleware`), logged with its
-traceback, never shown to the client.
+traceback, never shown to the client. A write refused for what it asks (a
+4xx; not for its credential) is recorded in the tenant's audit log with the
+status answered here.
 """
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,7 +27,7 @@ from licensing_core.errors import (
 from licensing_core.periods import InvalidPeriod
 from licensing_core.signing import KeyProblem
 from scimsrv.http.admin.views import import_view
-from scimsrv.http.auth import ADMIN_CHALLENGE, CHALLENGE, is_admin
+from scimsrv.http.auth import ADMIN_CHALLENGE, CHALLENGE, caller, is_admin
 from scimsrv.http.bodies import SCIM_CONTENT_TYPE
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.services.errors import Busy, Unauthorized
@@ -87,10 +90,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(ScimError(exc.status_code, detail), headers=exc.headers)
 
 
+def audited(handler):
+    """``handler``, recording the refusal of an audited write
+    (:func:`scimsrv.http.auth.run` marks it) with the status it answers."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        refused = getattr(request.state, "refused", None)
+        if refused is not None and 400 <= response.status_code < 500:
+            await run_in_threadpool(
+                request.app.state.service.refused,
+                caller(request),
+                request.path_params.get("tenant", ""),
+                refused,
+                response.status_code,
+                getattr(exc, "detail", None) or str(exc),
+            )
+        return response
+
+    return handle
+
+
 EXCEPTION_HANDLERS = {
-    ScimError: scim_error,
-    ImportRejected: import_rejected,
-    LicensingError: licensing_error,
+    ScimError: audited(scim_error),
+    ImportRejected: audited(import_rejected),
+    LicensingError: audited(licensing_error),
     Unauthorized: unauthorized,
     Busy: busy,
     HTTPException: http_error,

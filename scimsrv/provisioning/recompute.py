@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from licensing_core.identities import Identity
-from licensing_core.plan_state import Outcome, PlanBook
+from licensing_core.plan_state import Outcome, PlanBook, merge_outcomes
 from licensing_core.plans import Combination
 from scimsrv.provisioning.rules import Rule, UserFacts, plans_named, requested_plans
 from scimsrv.storage.plans import Lock
@@ -142,7 +142,8 @@ def recompute(
     with the rules, under ``FOR KEY SHARE`` on the tenant row, and nothing
     more happens when it says no.
 
-    :returns: the outcome of every associate whose plan state was evaluated.
+    :returns: the outcome of every associate whose plan state was evaluated
+        (also noted in ``tx.journal`` for the audit entry).
     """
     if not changed and not forget:
         return {}
@@ -152,26 +153,23 @@ def recompute(
             return {}
     rules = _rules(tx.storage.rules.lock_with_rules(Lock.PLANS))
     book = tx.plan_book({s.associate_id: Identity(s.user_name, s.id) for s in changed})
-    return book.apply(requests(tx, changed, rules), forget=forget)
+    outcomes = book.apply(requests(tx, changed, rules), forget=forget)
+    tx.journal.plans(outcomes)
+    return outcomes
 
 
 def recompute_tenant(tx, book: PlanBook, rules: list[Rule]) -> dict[int, Outcome]:
     """Every user of the tenant, a chunk at a time (the caller holds
-    :attr:`Lock.TENANT`), then the waiting queue."""
+    :attr:`Lock.TENANT`), then the waiting queue; the outcomes are noted in
+    ``tx.journal`` too."""
     outcomes: dict[int, Outcome] = {}
     after = ""
     while chunk := tx.storage.users.facts_after(after, CHUNK):
-        _merge(outcomes, book.apply(requests(tx, subjects(chunk), rules)))
+        merge_outcomes(outcomes, book.apply(requests(tx, subjects(chunk), rules)))
         after = chunk[-1].id
-    _merge(outcomes, book.serve_queue())
+    merge_outcomes(outcomes, book.serve_queue())
+    tx.journal.plans(outcomes)
     return outcomes
-
-
-def _merge(outcomes: dict[int, Outcome], later: dict[int, Outcome]) -> None:
-    """Add ``later`` outcomes; an associate evaluated twice keeps where it started."""
-    for assoc_id, outcome in later.items():
-        first = outcomes.get(assoc_id)
-        outcomes[assoc_id] = outcome if first is None else first.then(outcome)
 
 
 def requests(tx, changed: Sequence[Subject], rules: list[Rule]) -> dict[int, Combination]:

@@ -5,7 +5,9 @@ Members are rows: a PATCH on ``members`` runs as SQL on them and never loads
 the member list (docs/architecture.md). A write locks the group's row first, then the
 users whose memberships (or group's name) changed, each of which gets a new
 version, then recomputes their plans (:mod:`scimsrv.provisioning.recompute`)
-when the group is named as plans or a rule names it.
+when the group is named as plans or a rule names it. Each write names its
+group and the users whose memberships changed in the journal of its audit
+entry (:mod:`scimsrv.services.audit`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def create_group(tx, resource: GroupResource) -> GroupView:
     ``invalidValue`` for a member that is not a user of the tenant."""
     columns, doc, members = group_document(resource)
     record = tx.storage.groups.create(columns, doc, tx.at)
+    tx.journal.resource(RESOURCE, record.id, record.display_name)
     added = tx.storage.groups.add_members(record.id, members)
     _members_changed(tx, added, [record])
     return _view(tx, record, True)
@@ -98,6 +101,7 @@ def delete_group(tx, group_id: str, if_match: str | None) -> None:
     if record is None:
         raise not_found(RESOURCE, group_id)
     check_if_match(if_match, weak_etag(record.version))
+    tx.journal.resource(RESOURCE, record.id, record.display_name)
     members = tx.storage.groups.delete(record)
     _members_changed(tx, members, [record])
 
@@ -107,6 +111,7 @@ def _locked(tx, group_id: str, if_match: str | None):
     if record is None:
         raise not_found(RESOURCE, group_id)
     check_if_match(if_match, weak_etag(record.version))
+    tx.journal.resource(RESOURCE, record.id, record.display_name)
     return record
 
 
@@ -117,6 +122,7 @@ def _columns(record) -> GroupColumns:
 def _write(tx, record, columns: GroupColumns, doc: dict, *, members_changed: bool):
     """The group with its new attributes and, when anything changed, a new version."""
     if columns != _columns(record) or doc != record.doc:
+        tx.journal.resource(RESOURCE, record.id, columns.display_name)
         return tx.storage.groups.replace(record, columns, doc, tx.at)
     if members_changed:
         return tx.storage.groups.bumped(record, tx.at)
@@ -138,6 +144,7 @@ def _members_changed(tx, user_ids: Iterable[str], groups: Iterable) -> None:
     if not ids:
         return
     touched = tx.storage.users.touch(ids, tx.at)
+    tx.journal.membership(touched)
     relevance = about_groups((g.display_name, g.external_id) for g in groups)
     recompute(tx, subjects(touched), relevance=relevance)
 

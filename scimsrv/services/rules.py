@@ -5,7 +5,7 @@ An edit locks the tenant exclusively (:attr:`~scimsrv.storage.plans.Lock.TENANT`
 changes the rows and recomputes every user, describing what changed
 (:mod:`scimsrv.provisioning.preview`); a dry run or a preview is the same
 transaction rolled back by its caller. HTTP and the command line both run
-these.
+these; an edit's audit entry lists the rules before and after.
 """
 
 from __future__ import annotations
@@ -41,10 +41,20 @@ def edit_rules(tx, edit: Edit) -> EditResult:
     the caller rolls a dry run back."""
     tx.storage.rules.lock_with_rules(Lock.TENANT)
     rows = tx.storage.rules.rows()
+    before = [Rule.from_row(row) for row in rows]
     touched = edit(tx, rows)
     rules = [Rule.from_row(row) for row in rows]
+    tx.journal.detail("rules", {"before": _listed(before), "after": _listed(rules)})
     changes = recompute_described(tx, rules)
     return EditResult(rules, Rule.from_row(touched) if touched else None, changes)
+
+
+def _listed(rules: list[Rule]) -> list[dict]:
+    """The rules in order, for the audit entry."""
+    return [
+        {"id": r.id, "position": r.position, "rule": r.describe(), "enabled": r.enabled}
+        for r in rules
+    ]
 
 
 def add(

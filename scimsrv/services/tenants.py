@@ -22,6 +22,7 @@ def create(tx, tenant_id: str, name: str = "") -> Tenant:
 
     :raises TenantExists: the id is taken.
     """
+    tx.journal.detail("tenant", {"created": tenant_id, "name": name})
     return create_tenant(tx.session, tenant_id, name, at=tx.at, installed_by=tx.actor)
 
 

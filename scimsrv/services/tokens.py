@@ -63,6 +63,7 @@ def issue(tx, tenant_id: str | None, label: str = "") -> str:
         get_tenant(tx.session, tenant_id)
     secret = MARKER + secrets.token_urlsafe(32)
     tx.storage.tokens.insert(tenant_id, hash_token(secret), secret[:PREFIX_LENGTH], label, tx.at)
+    tx.journal.detail("token", {"issued": secret[:PREFIX_LENGTH], "label": label})
     return secret
 
 
@@ -92,6 +93,7 @@ def revoke(tx, tenant_id: str | None, key: str | int) -> TokenInfo:
         raise AmbiguousToken(f"{key_text!r} matches {len(matches)} tokens; use the token id")
     token = matches[0]
     tx.storage.tokens.revoke(token.id, tx.at)
+    tx.journal.detail("token", {"revoked": token.prefix, "id": token.id, "label": token.label})
     return TokenInfo(token.id, token.prefix, token.label, token.created, tx.at)
 
 

@@ -1,5 +1,5 @@
 """Run a use case: one database transaction, the caller's token checked inside it,
-aborts retried, lock waits bounded.
+its audit entry appended in it, aborts retried, lock waits bounded.
 
 Every use case (a SCIM request, one operation of a ``/Bulk``, a rule change,
 a license import, a CLI command) is a function of a :class:`Tx`; the
@@ -9,6 +9,10 @@ cache to invalidate. A transaction PostgreSQL aborts for a deadlock or a
 serialization failure, or whose connection dropped, runs again from the
 start (at most :data:`ATTEMPTS` times, after a jittered pause); a lock or
 connection wait that exceeds ``lock_timeout`` ends as :class:`Busy`.
+
+A write that says where it comes from (``request``: an HTTP request, a
+``/Bulk`` operation, a command) appends its audit entry
+(:func:`scimsrv.services.audit.record`) as the transaction's last statement.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -30,12 +34,14 @@ from sqlalchemy.orm import Session
 
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database, Failure, failure_kind
-from licensing_core.errors import UnknownTenant
+from licensing_core.errors import LicensingError, UnknownTenant
 from licensing_core.identities import Identity
 from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing
 from licensing_core.tenants import is_tenant_id
-from scimsrv.services import tokens
+from scimsrv.scim.errors import ScimError
+from scimsrv.services import audit, tokens
+from scimsrv.services.audit import Journal, RequestInfo
 from scimsrv.services.errors import Busy, Unauthorized
 from scimsrv.settings import Settings
 from scimsrv.storage.protocol import Storage
@@ -86,8 +92,8 @@ LOCAL_ACTOR = _local_actor()
 class Tx:
     """One use case's transaction: its session (for the licensing core), the
     tenant it acts on, the moment it stamps on everything it writes, the
-    cause the ledger records, the trusted license keys, the storage, and
-    who asked."""
+    cause the ledger records, the trusted license keys, the storage, who
+    asked, and the journal of what it changed (its audit entry)."""
 
     session: Session
     tenant_id: str
@@ -97,6 +103,15 @@ class Tx:
     storage: Storage
     # Who asked: "token <prefix> (<label>)", or the local operator.
     actor: str = ""
+    journal: Journal = field(default_factory=Journal)
+
+    def identify(self, associate_ids: Sequence[int]) -> Mapping[int, Identity]:
+        """Who these associates are as SCIM knows them (userName, SCIM id),
+        noted in the journal: the plan book asks only for those whose links
+        or plan state change."""
+        found = self.storage.users.identities(associate_ids)
+        self.journal.identified(found)
+        return found
 
     def plan_book(self, known: Mapping[int, Identity] | None = None) -> PlanBook:
         """A :class:`PlanBook` for this transaction that records who each
@@ -107,7 +122,9 @@ class Tx:
 
         def identify(associate_ids: Sequence[int]) -> Mapping[int, Identity]:
             missing = [i for i in associate_ids if i not in given]
-            return given | dict(self.storage.users.identities(missing)) if missing else given
+            found = {i: given[i] for i in associate_ids if i in given}
+            self.journal.identified(found)
+            return found | dict(self.identify(missing)) if missing else found
 
         return PlanBook(
             self.session,
@@ -140,9 +157,11 @@ class Service:
         cause: str = "",
         write: bool = True,
         dry_run: bool = False,
+        request: RequestInfo | None = None,
     ) -> T:
         """``work`` in one transaction (rolled back when ``dry_run``), after
-        checking ``caller``'s token in it.
+        checking ``caller``'s token in it; a write with a ``request`` appends
+        its audit entry last, in the same transaction.
 
         :raises Unauthorized: the caller's token does not pass.
         :raises Busy: a lock wait ran out, or every attempt was aborted.
@@ -163,7 +182,10 @@ class Service:
                     if not tenant_known:  # no such tenant can exist: no query with it
                         raise UnknownTenant(f"no tenant {tenant_id!r}")
                     tx = Tx(session, tenant_id, self.clock(), cause, keyring, storage, actor)
-                    return work(tx)
+                    result = work(tx)
+                    if request is not None and write and not dry_run:
+                        audit.record(tx, request)
+                    return result
             except (DBAPIError, PoolTimeout) as exc:
                 kind = failure_kind(exc)
                 if kind is None:
@@ -174,6 +196,26 @@ class Service:
                 log.info("retrying %s after %s (attempt %d)", cause, exc.__class__, attempt)
                 time.sleep(random.uniform(0, BASE_PAUSE * 2**attempt))
         raise AssertionError("unreachable")
+
+    def refused(
+        self, caller: Caller, tenant_id: str, request: RequestInfo, status: int, error: str
+    ) -> None:
+        """Append the refusal of ``request`` (its write rolled back) to the
+        tenant's audit log, in a transaction of its own, as ``caller``. A
+        caller or tenant that does not pass, or a busy database, records
+        nothing (anything unexpected is logged): the refusal is answered all
+        the same."""
+        try:
+            self.run(
+                lambda tx: audit.record_refusal(tx, request, status, error),
+                caller=caller,
+                tenant_id=tenant_id,
+                cause="refusal",
+            )
+        except (Unauthorized, Busy, LicensingError, ScimError) as exc:
+            log.info("refusal of %s not recorded: %s", request.path, exc.__class__.__name__)
+        except Exception:  # a side record never turns the refusal into a 500
+            log.exception("refusal of %s not recorded", request.path)
 
     def _transaction(self, write: bool, dry_run: bool):
         if dry_run:

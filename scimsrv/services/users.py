@@ -4,7 +4,8 @@ delete; each runs in the caller's transaction (:class:`~scimsrv.services.transac
 A write locks the user's row first (the locking protocol of
 :mod:`scimsrv.provisioning.recompute`), and recomputes the user's plans only
 when a fact they depend on changed (``active``, ``roles``; a new user when
-rules or roles may give it plans).
+rules or roles may give it plans). Each write names its user in the
+journal of its audit entry (:mod:`scimsrv.services.audit`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def create_user(tx, resource: UserResource) -> UserView:
     is taken (RFC 7644 §3.3)."""
     columns, doc = user_document(resource, default_active=True)
     record = tx.storage.users.create(columns, doc, tx.at)
+    tx.journal.resource(RESOURCE, record.id, record.user_name)
     subject = _subject(record, doc)
     outcomes = recompute(tx, [subject], relevance=for_new_users([subject]))
     plans = plan_views(tx.session, tx.tenant_id, [record.associate_id]) if outcomes else {}
@@ -86,6 +88,7 @@ def delete_user(tx, user_id: str, if_match: str | None) -> None:
     if record is None:
         raise not_found(RESOURCE, user_id)
     check_if_match(if_match, _version(record))
+    tx.journal.resource(RESOURCE, record.id, record.user_name)
     recompute(tx, [], forget=[record.associate_id])
     left = tx.storage.users.delete(record)
     tx.storage.groups.bump(left, tx.at)
@@ -96,6 +99,7 @@ def _locked(tx, user_id: str, if_match: str | None):
     if record is None:
         raise not_found(RESOURCE, user_id)
     check_if_match(if_match, _version(record))
+    tx.journal.resource(RESOURCE, record.id, record.user_name)
     return record
 
 
@@ -110,6 +114,7 @@ def _write(tx, record, columns: UserColumns, doc: dict) -> UserView:
     if unchanged:
         return _view(tx, record, True)
     updated = tx.storage.users.replace(record, columns, doc, tx.at)
+    tx.journal.resource(RESOURCE, updated.id, updated.user_name)
     # Plans depend on active and roles only (and on groups, which a user write leaves alone).
     if (columns.active is False) != (record.active is False) or doc.get("roles") != (
         record.doc.get("roles")

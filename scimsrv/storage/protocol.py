@@ -1,8 +1,8 @@
 """What the use cases need from storage (:mod:`scimsrv.services`), as protocols.
 
 One :class:`Storage` is one transaction's view of one tenant: it reads and
-writes SCIM users, groups and memberships, bearer tokens, plan rules and the
-facts a plan recompute reads, and never commits. The SQLAlchemy
+writes SCIM users, groups and memberships, bearer tokens, plan rules, the
+facts a plan recompute reads and the audit log, and never commits. The SQLAlchemy
 implementation over SQLite and PostgreSQL is :class:`scimsrv.storage.sql.SqlStorage`;
 ``tests/test_storage_contract.py`` holds every implementation to the same
 behaviour. Records are plain objects with the attribute names of the
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from licensing_core.holdings import PlanView
 from licensing_core.identities import Identity
 from scimsrv.scim.documents import GroupColumns, UserColumns
+from scimsrv.storage.audit import Query
 from scimsrv.storage.listing import ListRequest, Page
 
 Record = Any  # a row-like object with the table's attribute names
@@ -141,6 +142,24 @@ class RuleStorage(Protocol):
         """Positions 1..n in list order, then every changed rule written."""
 
 
+class AuditStorage(Protocol):
+    def append(self, values: dict[str, Any]) -> None:
+        """One entry of the tenant's audit log (one INSERT); ``values``: every
+        column of :class:`~scimsrv.storage.tables.AuditEntry` but the keys."""
+
+    def entries(self, query: Query) -> list[Record]:
+        """The entries ``query`` selects, newest first: ``id, at, actor,
+        request, status, error, changes``."""
+
+    def count(self, query: Query) -> int:
+        """How many entries ``query`` selects, paging aside."""
+
+    def user_keys(self, who: str) -> set[str]:
+        """The keys entries concerning ``who`` (a SCIM id or userName) carry:
+        ``who`` casefolded, and the id and casefolded userName of the user
+        it names now, if any."""
+
+
 class Storage(Protocol):
     """One transaction's storage for one tenant."""
 
@@ -148,3 +167,4 @@ class Storage(Protocol):
     groups: GroupStorage
     tokens: TokenStorage
     rules: RuleStorage
+    audit: AuditStorage

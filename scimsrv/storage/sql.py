@@ -1,7 +1,7 @@
 """The SQLAlchemy implementation of :class:`scimsrv.storage.protocol.Storage`
 over one session (one transaction) and one tenant, for SQLite and PostgreSQL.
 The SQL itself is in :mod:`.users`, :mod:`.groups`, :mod:`.tokens`,
-:mod:`.rules`, :mod:`.plans` and :mod:`.listing`."""
+:mod:`.rules`, :mod:`.plans`, :mod:`.audit` and :mod:`.listing`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scimsrv.scim.documents import GroupColumns, UserColumns
-from scimsrv.storage import groups, plans, rules, tokens, users
+from scimsrv.storage import audit, groups, plans, rules, tokens, users
 from scimsrv.storage.filters import GROUPS, USERS
 from scimsrv.storage.listing import ListRequest, run_list
 
@@ -137,6 +137,20 @@ class SqlRules(_Bound):
         rules.save(self.session, rows, at)
 
 
+class SqlAudit(_Bound):
+    def append(self, values: dict[str, Any]) -> None:
+        audit.append(self.session, self.tenant_id, values)
+
+    def entries(self, query: audit.Query) -> list:
+        return audit.entries(self.session, self.tenant_id, query)
+
+    def count(self, query: audit.Query) -> int:
+        return audit.count(self.session, self.tenant_id, query)
+
+    def user_keys(self, who: str) -> set[str]:
+        return audit.user_keys(self.session, self.tenant_id, who)
+
+
 class SqlStorage:
     """:class:`~scimsrv.storage.protocol.Storage` over ``session`` for ``tenant_id``."""
 
@@ -145,3 +159,4 @@ class SqlStorage:
         self.groups = SqlGroups(session, tenant_id)
         self.tokens = SqlTokens(session, tenant_id)
         self.rules = SqlRules(session, tenant_id)
+        self.audit = SqlAudit(session, tenant_id)

@@ -1,5 +1,5 @@
 """scimsrv's own tables, on the licensing core's metadata: SCIM users, groups and
-group memberships, API tokens and plan rules.
+group memberships, API tokens, plan rules and the audit log.
 
 Attributes that filters hit on every provisioning cycle (``id``,
 ``userName``, ``externalId``, ``displayName``, ``active``, ``meta`` dates)
@@ -17,14 +17,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -212,4 +215,36 @@ class PlanRule(Base):
         ),
         CheckConstraint("target_by IN ('displayName', 'externalId')", name="target_by"),
         CheckConstraint("mode IN ('always', 'if-not-set')", name="mode"),
+    )
+
+
+class AuditEntry(Base):
+    """One write of a tenant, appended in the write's own transaction: when, who
+    (``actor``), the request (``request``: method, path, request id, bulk
+    operation; or the command), the refusal (``status``, ``error``) if it was
+    refused, and what changed (``changes``). ``user_keys`` lists the SCIM ids
+    and casefolded userNames of the users an entry concerns, for the user filter.
+
+    Append-only: no code path updates a row (a trigger refuses it), and only
+    retention deletes (docs/audit-log.md). No foreign key to the tenant, so a
+    tenant's log outlives it, as the ledger does.
+    """
+
+    __tablename__ = "audit_log"
+
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    # Numbered by an identity on PostgreSQL (in insertion order, across
+    # tenants), by the tenant's highest number + 1 on SQLite (one writer).
+    id: Mapped[int] = mapped_column("entry_id", BigInteger, Identity())
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(255))
+    request: Mapped[dict[str, Any]] = mapped_column(Document)
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+    error: Mapped[str | None] = mapped_column(String(1024))
+    changes: Mapped[dict[str, Any]] = mapped_column(Document)
+    user_keys: Mapped[list[str]] = mapped_column(Document)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "entry_id"),
+        Index("ix_audit_log_tenant_at", "tenant_id", "at"),
     )

@@ -4,10 +4,13 @@ results in the order sent.
 An operation runs the same use case as its endpoint (``users.create_user``,
 ``groups.patch_group``...), so a bulk write obeys exactly the same rules. A
 failed operation changes nothing; earlier successful ones stay committed.
+Each operation has its own audit entry (its method and path, the bulk
+request's id, its bulkId and position), a refused one too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -17,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from licensing_core.errors import LicensingError
-from scimsrv.http.auth import caller
+from scimsrv.http.auth import caller, request_info
 from scimsrv.http.bodies import parse_json, read_body, scim_response, tenant_base_url
 from scimsrv.http.errors import domain_error
 from scimsrv.http.scim.rendering import resource_body
@@ -28,6 +31,7 @@ from scimsrv.scim.parsing import parse_resource
 from scimsrv.scim.patch import parse_patch
 from scimsrv.scim.urns import BULK_RESPONSE
 from scimsrv.scim.values import checked_json
+from scimsrv.services.audit import RequestInfo
 from scimsrv.services.errors import Busy, Unauthorized
 from scimsrv.services.transaction import Service
 
@@ -78,11 +82,11 @@ def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
     service.run(lambda tx: None, caller=who, tenant_id=tenant_id, write=False)
     # Each operation's values are checked with it: one bad value fails one operation.
     bulk = parse_bulk(parse_json(raw, checked=False))
-    run = Operation(service, who, tenant_id, tenant_base_url(request))
+    run = Operation(service, who, tenant_id, tenant_base_url(request), request_info(request))
     results: dict[int, dict[str, Any]] = {}
     errors = 0
     for index in execution_order(bulk.operations):
-        result = run(bulk.operations[index])
+        result = run(index, bulk.operations[index])
         results[index] = result
         if int(result["status"]) >= 400:
             errors += 1
@@ -94,30 +98,51 @@ def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
 class Operation:
     """Runs one bulk operation as its own use case and answers its result."""
 
-    def __init__(self, service: Service, who, tenant_id: str, base: str) -> None:
+    def __init__(
+        self, service: Service, who, tenant_id: str, base: str, bulk_request: RequestInfo
+    ) -> None:
         self.service = service
         self.who = who
         self.tenant_id = tenant_id
         self.base = base
+        self.bulk_request = bulk_request
         self.created: dict[str, str] = {}  # bulkId -> id of the resource its POST made
 
-    def __call__(self, operation: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, index: int, operation: dict[str, Any]) -> dict[str, Any]:
+        """The result of the operation at ``index`` of the request."""
         method = str(operation.get("method", "")).upper()
         result: dict[str, Any] = {"method": method}
         bulk_id = operation.get("bulkId")
         if bulk_id is not None:
             result["bulkId"] = bulk_id
+        audited = self._request_info(index, method, bulk_id, operation.get("path"))
         try:
-            return {**result, **self._run(method, bulk_id, operation)}
+            return {**result, **self._run(method, bulk_id, operation, audited)}
         except (ScimError, LicensingError, Unauthorized, Busy) as exc:
             error = _error(exc)
         except Exception:  # one operation's surprise is not the whole request's
             log.exception("bulk %s operation failed", method)
             error = ScimError(500, "internal server error")
+        if 400 <= error.status < 500 and error.status != 401:
+            self.service.refused(self.who, self.tenant_id, audited, error.status, error.detail)
         body = error_body(error.status, error.detail, error.scim_type)
         return {**result, "status": str(error.status), "response": body}
 
-    def _run(self, method: str, bulk_id: Any, operation: dict[str, Any]) -> dict[str, Any]:
+    def _request_info(self, index: int, method: str, bulk_id: Any, path: Any) -> RequestInfo:
+        """The operation as its audit entry records it: its own method and path
+        below the tenant's base, the bulk request's id, its bulkId and position."""
+        root = self.bulk_request.path.rsplit("/", 1)[0]
+        return dataclasses.replace(
+            self.bulk_request,
+            method=method[:8],
+            path=root + path if isinstance(path, str) else root,
+            bulk_id=str(bulk_id)[:64] if bulk_id is not None else None,
+            operation=index,
+        )
+
+    def _run(
+        self, method: str, bulk_id: Any, operation: dict[str, Any], audited: RequestInfo
+    ) -> dict[str, Any]:
         checked_json(operation)
         if method == "POST" and not isinstance(bulk_id, str):
             raise ScimError(400, "a bulk POST needs a bulkId", "invalidValue")
@@ -127,7 +152,11 @@ class Operation:
         kind = _KINDS[endpoint]
         work = _work(method, kind, resource_id, data, operation.get("version"))
         view = self.service.run(
-            work, caller=self.who, tenant_id=self.tenant_id, cause=f"bulk {method} /{endpoint}"
+            work,
+            caller=self.who,
+            tenant_id=self.tenant_id,
+            cause=f"bulk {method} /{endpoint}",
+            request=audited,
         )
         status = {"POST": "201", "DELETE": "204"}.get(method, "200")
         if view is None:
