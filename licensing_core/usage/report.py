@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from licensing_core.counting import LOGIN_MODULES
-from licensing_core.periods import Period, days_of, parse_period
+from licensing_core.periods import Period, days_of, period_for_label
 from licensing_core.plans import ALL_COMBINATIONS
 from licensing_core.tables import USER_PLAN_FLAG, ModuleLicense
 from licensing_core.tenants import get_tenant
@@ -21,9 +21,9 @@ from licensing_core.usage.tally import ALL, COMBINATION, PLAN, tally_span, usage
 
 
 def tenant_period(session: Session, tenant_id: str, label: str) -> Period:
-    """The period ``label`` stands for, aligned to the tenant's contract start."""
+    """The tenant's billing period ``label`` names (:func:`period_for_label`)."""
     tenant = get_tenant(session, tenant_id)
-    return parse_period(label, tenant.contract_start)
+    return period_for_label(label, tenant.billing_period, tenant.contract_start)
 
 
 _COMBINATION_ORDER = {c.name: i for i, c in enumerate(ALL_COMBINATIONS)}
@@ -35,7 +35,7 @@ def usage_report(
     """The tenant's usage over ``period`` (a Period or a label), counted up to ``as_of``."""
     tenant = get_tenant(session, tenant_id)
     if isinstance(period, str):
-        period = parse_period(period, tenant.contract_start)
+        period = period_for_label(period, tenant.billing_period, tenant.contract_start)
     until = max(period.start, min(period.end, as_of))
     counted = Period(period.label, period.start, until)
     days = days_of(counted) if until > period.start else []
