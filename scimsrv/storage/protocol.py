@@ -2,7 +2,7 @@
 
 One :class:`Storage` is one transaction's view of one tenant: it reads and
 writes SCIM users, groups and memberships, bearer tokens, plan rules and the
-facts a plan recompute reads, and never commits. The SQLAlchemy
+facts a plan recompute reads, removes a whole tenant, and never commits. The SQLAlchemy
 implementation over SQLite and PostgreSQL is :class:`scimsrv.storage.sql.SqlStorage`;
 ``tests/test_storage_contract.py`` holds every implementation to the same
 behaviour. Records are plain objects with the attribute names of the
@@ -107,7 +107,8 @@ class GroupStorage(Protocol):
 
 class TokenStorage(Protocol):
     def by_hash(self, digest: str) -> Record | None:
-        """The token with this SHA-256: ``token_hash``, ``tenant_id``, ``revoked``."""
+        """The token with this SHA-256: ``token_hash``, ``tenant_id``, ``revoked``,
+        ``prefix``, ``label``, and its tenant's ``suspended``."""
 
     def insert(self, owner: str | None, digest: str, prefix: str, label: str, at: datetime) -> None:
         """A new token of ``owner`` (a tenant id; None: an operator)."""
@@ -138,6 +139,20 @@ class RuleStorage(Protocol):
         """Positions 1..n in list order, then every changed rule written."""
 
 
+class DirectoryStorage(Protocol):
+    """The tenant's whole directory at once (:mod:`scimsrv.storage.tenants`)."""
+
+    def counts(self) -> Any:
+        """Users, groups and live tokens (``users``, ``groups``, ``live_tokens``)."""
+
+    def clear(self) -> Any:
+        """Delete every user (and associate), group, membership, rule and token;
+        the counts there were. Licenses must have been released first."""
+
+    def purge(self) -> int:
+        """Delete every row of the tenant in every table, its own row last; the rows deleted."""
+
+
 class Storage(Protocol):
     """One transaction's storage for one tenant."""
 
@@ -145,3 +160,4 @@ class Storage(Protocol):
     groups: GroupStorage
     tokens: TokenStorage
     rules: RuleStorage
+    directory: DirectoryStorage
