@@ -67,7 +67,7 @@ def test_json_is_the_library_report(history, db, tenant_id):
 
 
 def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-Q4", "--format", "csv")
+    result = report("--tenant", tenant_id, "--period", "2026-10", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     plans = {r["name"]: r for r in rows if r["kind"] == "plan"}
@@ -76,7 +76,7 @@ def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
     assert plans["Sales-Premium"]["users"] == "2"
     (total,) = [r for r in rows if r["kind"] == "billable"]
     assert total["billable"] == "2"
-    assert {r["period"] for r in rows} == {"2026-Q4"}
+    assert {r["period"] for r in rows} == {"2026-10"}
 
 
 def test_all_streams_a_json_array_with_every_tenant(history, db, tenant_id):
