@@ -25,7 +25,7 @@ midnights; a period is half-open, [start, end).
 A tenant's reports use only labels of its own billing period
 (:func:`period_for_label`): a month label for a quarterly tenant, or a
 quarter for a monthly one, is refused with the labels of the tenant's
-periods that overlap the span asked for (docs/licensing.md, "Billing periods").
+periods that overlap the span asked for (docs/tenants.md, "Billing periods").
 Labels name years 1900 to 9998.
 """
 

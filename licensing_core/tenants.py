@@ -7,10 +7,9 @@ suspended with no license set installed. Deleting a tenant ends its license
 set (its last version is closed at that moment, see
 :mod:`licensing_core.license_history`) and keeps its row, its ledger and its
 history, so usage reports still cover its last periods and its id is never
-handed to another customer while that history exists (docs/licensing.md,
-"Tenants").
+handed to another customer while that history exists (docs/tenants.md).
 
-Contract terms (docs/licensing.md, "Billing periods"): the contract start and
+Contract terms (docs/tenants.md, "Billing periods"): the contract start and
 billing period may change only while no billing period under the terms in
 force has ended, since periods that ended were billed as they were aligned.
 """

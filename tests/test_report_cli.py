@@ -125,3 +125,13 @@ def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason):
     monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
     result = runner.invoke(app, ["report", "usage", *args])
     assert_one_line_failure(result, reason)
+
+
+def test_a_quarter_asked_of_a_monthly_tenant_is_refused_naming_its_months(history, tenant_id):
+    result = report("--tenant", tenant_id, "--period", "2026-Q4")
+    assert_one_line_failure(
+        result,
+        "2026-Q4 is a quarter, but billing is monthly (calendar-aligned): use "
+        "2026-10 (2026-10-01 to 2026-11-01), 2026-11 (2026-11-01 to 2026-12-01) "
+        "or 2026-12 (2026-12-01 to 2027-01-01)",
+    )

@@ -2,7 +2,7 @@
 (name, company name, contract terms), suspend, resume, delete or purge, check.
 
 What each state means and what a change of contract terms may do is in
-:mod:`licensing_core.tenants` (docs/licensing.md, "Tenants").
+:mod:`licensing_core.tenants` (docs/tenants.md).
 """
 
 from __future__ import annotations
