@@ -138,7 +138,8 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
-def _has_license_set(tenant_id):
+def has_license_set(tenant_id):
+    """SQL: whether the tenant (an id or a column) has a license set installed."""
     return exists().where(ModuleOwner.tenant_id == tenant_id)
 
 
@@ -146,7 +147,15 @@ def is_deleted(session: Session, tenant: Tenant) -> bool:
     """Whether ``tenant`` was deleted: suspended, and no license set installed."""
     if tenant.suspended is None:
         return False
-    return not session.execute(select(_has_license_set(tenant.tenant_id))).scalar_one()
+    return not session.execute(select(has_license_set(tenant.tenant_id))).scalar_one()
+
+
+def deleted_tenant(tenant_id: str, since: datetime) -> TenantDeleted:
+    """The error for a change asked of a tenant deleted at ``since``."""
+    return TenantDeleted(
+        f"tenant {tenant_id!r} was deleted on {since:%Y-%m-%d %H:%M} UTC: "
+        "only its usage reports and its details can be read"
+    )
 
 
 def live_tenant(session: Session, tenant_id: str) -> Tenant:
@@ -156,10 +165,7 @@ def live_tenant(session: Session, tenant_id: str) -> Tenant:
     """
     tenant = get_tenant(session, tenant_id)
     if is_deleted(session, tenant):
-        raise TenantDeleted(
-            f"tenant {tenant_id!r} was deleted on {tenant.suspended:%Y-%m-%d %H:%M} UTC: "
-            "only its usage reports and its details can be read"
-        )
+        raise deleted_tenant(tenant_id, tenant.suspended)
     return tenant
 
 
@@ -198,7 +204,7 @@ class TenantInfo:
 
 def tenant_infos(session: Session, tenant_id: str | None = None) -> list[TenantInfo]:
     """Every tenant by id (or only ``tenant_id``), in one query."""
-    statement = select(Tenant, _has_license_set(Tenant.tenant_id)).order_by(Tenant.tenant_id)
+    statement = select(Tenant, has_license_set(Tenant.tenant_id)).order_by(Tenant.tenant_id)
     if tenant_id is not None:
         statement = statement.where(Tenant.tenant_id == tenant_id)
     return [

@@ -236,6 +236,9 @@ def test_delete_releases_licenses_keeps_reports_and_refuses_changes(admin, licen
     ]:
         answer = admin.request(method, f"/admin/v1/tenants/{tenant_id}{path}", json=body)
         refused(answer, 409, "was deleted")
+    # Its license status and Licenses page answer without a license set installed.
+    for path in ("/license-set", "/license"):
+        assert admin.get(f"/admin/v1/tenants/{tenant_id}{path}").status_code < 500
     refused(admin.post("/admin/v1/tenants", json={"id": tenant_id}), 409, "purge it")
     purged = admin.delete(f"/admin/v1/tenants/{tenant_id}?purge=true")
     assert purged.status_code == 200 and purged.json()["purged"] is True

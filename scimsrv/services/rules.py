@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from licensing_core.tenants import live_tenant
 from scimsrv.provisioning.preview import Preview, preview
 from scimsrv.provisioning.recompute import recompute_tenant
 from scimsrv.provisioning.rules import Rule, check_rule_fields
@@ -46,10 +45,9 @@ def edit_rules(tx, edit: Edit, *, apply: bool) -> EditResult:
     """Run one edit under the tenant's exclusive lock, preview it and, when
     ``apply``, recompute every user (the caller rolls back a dry run).
 
-    :raises TenantDeleted: a deleted tenant's rules are gone for good.
+    :raises TenantDeleted: a deleted tenant's rules are gone for good (the lock says so).
     """
     tx.storage.rules.lock_with_rules(Lock.TENANT)
-    live_tenant(tx.session, tx.tenant_id)
     rows = tx.storage.rules.rows()
     touched = edit(tx, rows)
     rules = [Rule.from_row(row) for row in rows]

@@ -19,6 +19,7 @@ from licensing_core.tenants import (
     end_tenant,
     get_tenant,
     live_tenant,
+    lock_plans,
     resume_tenant,
     suspend_tenant,
     tenant_info,
@@ -26,7 +27,6 @@ from licensing_core.tenants import (
 )
 from scimsrv.provisioning.consistency import check_tenant
 from scimsrv.provisioning.recompute import forget_tenant
-from scimsrv.storage.plans import Lock
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def delete(tx, *, purge: bool = False) -> Deletion:
     :raises UnknownTenant: no such tenant.
     :raises TenantDeleted: deleted already, and no ``purge``.
     """
-    tx.storage.rules.lock_with_rules(Lock.TENANT)
+    lock_plans(tx.session, tx.tenant_id, exclusive=True)
     if purge:
         return Deletion(tx.tenant_id, purged=True, rows=tx.storage.directory.purge())
     live_tenant(tx.session, tx.tenant_id)
