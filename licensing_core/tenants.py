@@ -172,7 +172,7 @@ def live_tenant(session: Session, tenant_id: str) -> Tenant:
 @dataclass(frozen=True)
 class TenantInfo:
     """What operators see of a tenant: ``state`` is ``active``, ``suspended``
-    or ``deleted``; ``suspended`` the moment it was suspended (or deleted)."""
+    or ``deleted``; ``suspended`` the moment it was suspended, or deleted."""
 
     tenant_id: str
     name: str
@@ -322,17 +322,13 @@ def resume_tenant(session: Session, tenant_id: str) -> Tenant:
 
 
 def end_tenant(session: Session, tenant_id: str, *, at: datetime) -> None:
-    """Mark a tenant deleted at ``at``: suspended (from ``at`` unless it was
-    already), its license set removed and its last version closed.
+    """Mark a tenant deleted at ``at``: suspended from ``at`` (the moment a
+    deleted tenant shows), its license set removed and its last version closed.
 
     Its licenses must have been released already (links refer to the set).
     Call it holding the tenant's plan lock exclusively.
     """
-    session.execute(
-        update(Tenant)
-        .where(Tenant.tenant_id == tenant_id, Tenant.suspended.is_(None))
-        .values(suspended=at)
-    )
+    session.execute(update(Tenant).where(Tenant.tenant_id == tenant_id).values(suspended=at))
     session.execute(
         update(LicenseSetVersion)
         .where(LicenseSetVersion.tenant_id == tenant_id, LicenseSetVersion.effective_to.is_(None))

@@ -6,6 +6,7 @@ input fails with one line and changes nothing."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from licensing_core.tables import RELEASE, LedgerEntry
 from scimsrv.cli.app import app
 from scimsrv.http.app import create_app
-from scimsrv.services import tokens
+from scimsrv.services import tenants, tokens
 from scimsrv.storage.tables import metadata
 from tests.conftest import assert_one_line_failure
 from tests.provisioning_helpers import Directory
@@ -370,3 +371,15 @@ def test_delete_asks_first_and_without_confirmation_changes_nothing(
     assert_one_line_failure(scimsrv("tenant", "delete", tenant_id), "not confirmed")
     assert rows_of(db, tenant_id) == before
     assert scimsrv("tenant", "delete", tenant_id, input="y\n").exit_code == 0
+
+
+def test_a_deleted_tenant_shows_when_it_was_deleted_even_if_suspended_before(
+    scimsrv, db, licensed, tenant_id
+):
+    suspended_at, deleted_at = datetime(2026, 11, 2), datetime(2026, 11, 3)
+    run(db, tenants.suspend, tenant_id, at=suspended_at)
+    run(db, tenants.delete, tenant_id, at=deleted_at)
+    tenant = shown(scimsrv, tenant_id)
+    assert (tenant["state"], tenant["suspended"]) == ("deleted", "2026-11-03T00:00:00")
+    result = scimsrv("tenant", "resume", tenant_id)
+    assert_one_line_failure(result, f"tenant {tenant_id!r} was deleted on 2026-11-03 00:00 UTC")
