@@ -212,9 +212,17 @@ def test_unknown_tenant_fails_with_one_line(scimsrv, args):
     assert_one_line_failure(scimsrv("tenant", *args), "no tenant")
 
 
-def test_create_with_bad_terms_creates_nothing(scimsrv, tenant_id):
-    result = scimsrv("tenant", "create", tenant_id, "--billing-period", "fortnightly")
-    assert_one_line_failure(result, "unknown billing period")
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--billing-period", "fortnightly"], "unknown billing period 'fortnightly'"),
+        (["--billing-period", "yearly"], "set the contract start too"),
+        (["--contract-start", "2026-13-01"], "invalid contract start '2026-13-01'"),
+        (["--name", "n" * 256], "the name is longer than 255 characters"),
+    ],
+)
+def test_create_with_bad_terms_creates_nothing(scimsrv, tenant_id, args, reason):
+    assert_one_line_failure(scimsrv("tenant", "create", tenant_id, *args), reason)
     assert_one_line_failure(scimsrv("tenant", "show", tenant_id), "no tenant")
 
 
