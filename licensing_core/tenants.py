@@ -1,23 +1,58 @@
 """Tenants: creating one installs its license set (owner and module rows); the
-tenant row is also the lock that serializes every change of its plans."""
+tenant row is also the lock that serializes every change of its plans.
+
+A tenant is *active*, *suspended* (``suspended`` holds when an operator
+suspended it: its SCIM API is closed, its admin API is not) or *deleted*:
+suspended with no license set installed. Deleting a tenant ends its license
+set (its last version is closed at that moment, see
+:mod:`licensing_core.license_history`) and keeps its row, its ledger and its
+history, so usage reports still cover its last periods and its id is never
+handed to another customer while that history exists (docs/tenants.md).
+
+Contract terms (docs/tenants.md, "Billing periods"): the contract start and
+billing period may change only while no billing period under the terms in
+force has ended, since periods that ended were billed as they were aligned.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from licensing_core import signing
 from licensing_core.errors import LicensingError, UnknownTenant
 from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, load_default
-from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
+from licensing_core.periods import InvalidPeriod, Period, months_of, period_containing
+from licensing_core.tables import LicenseSetVersion, ModuleLicense, ModuleOwner, Tenant
+
+ACTIVE = "active"
+SUSPENDED = "suspended"
+DELETED = "deleted"
+# The length of the tenant's name and company name columns.
+MAX_NAME = 255
 
 
 class TenantExists(LicensingError):
-    """A tenant id that is already taken."""
+    """A tenant id that is already taken (by a live or a deleted tenant)."""
+
+
+class InvalidTenant(LicensingError, ValueError):
+    """A tenant name or company name that cannot be stored."""
+
+
+class TenantDeleted(LicensingError):
+    """The tenant was deleted: only its history can be read (and purged)."""
+
+
+class TermsLocked(LicensingError):
+    """A change of contract start or billing period after a billing period
+    under the terms in force has ended."""
 
 
 # What a tenant id may be: it is part of URLs and command lines.
@@ -49,12 +84,18 @@ def create_tenant(
     wherever the test key is trusted; production tenants get a vendor-signed
     set through ``scimsrv license import``.
     """
-    if session.get(Tenant, tenant_id) is not None:
+    existing = session.get(Tenant, tenant_id)
+    if existing is not None:
+        if is_deleted(session, existing):
+            raise TenantExists(
+                f"tenant {tenant_id!r} was deleted and its history is kept: purge it "
+                "(tenant delete --purge) before using the id again"
+            )
         raise TenantExists(f"tenant {tenant_id!r} already exists")
     tenant = Tenant(
         tenant_id=tenant_id,
-        name=name,
-        company_name=name if company_name is None else company_name,
+        name=_storable("name", name),
+        company_name=_storable("company name", name if company_name is None else company_name),
         registered=at,
     )
     session.add(tenant)
@@ -87,10 +128,215 @@ def lock_plans(session: Session, tenant_id: str, *, exclusive: bool = False) -> 
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
+    """The tenant row, deleted or not.
+
+    :raises UnknownTenant: no such tenant.
+    """
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         raise UnknownTenant(f"no tenant {tenant_id!r}")
     return tenant
+
+
+def has_license_set(tenant_id):
+    """SQL: whether the tenant (an id or a column) has a license set installed."""
+    return exists().where(ModuleOwner.tenant_id == tenant_id)
+
+
+def is_deleted(session: Session, tenant: Tenant) -> bool:
+    """Whether ``tenant`` was deleted: suspended, and no license set installed."""
+    if tenant.suspended is None:
+        return False
+    return not session.execute(select(has_license_set(tenant.tenant_id))).scalar_one()
+
+
+def deleted_tenant(tenant_id: str, since: datetime) -> TenantDeleted:
+    """The error for a change asked of a tenant deleted at ``since``."""
+    return TenantDeleted(
+        f"tenant {tenant_id!r} was deleted on {since:%Y-%m-%d %H:%M} UTC: "
+        "only its usage reports and its details can be read"
+    )
+
+
+def live_tenant(session: Session, tenant_id: str) -> Tenant:
+    """The tenant row of a tenant that was not deleted (suspended or not).
+
+    :raises UnknownTenant, TenantDeleted: as the names say.
+    """
+    tenant = get_tenant(session, tenant_id)
+    if is_deleted(session, tenant):
+        raise deleted_tenant(tenant_id, tenant.suspended)
+    return tenant
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What operators see of a tenant: ``state`` is ``active``, ``suspended``
+    or ``deleted``; ``suspended`` the moment it was suspended, or deleted."""
+
+    tenant_id: str
+    name: str
+    company_name: str
+    contract_start: date | None
+    billing_period: str
+    registered: datetime
+    suspended: datetime | None
+    state: str
+
+    def current_period(self, at: datetime) -> Period:
+        """The billing period that contains ``at``."""
+        return period_containing(at, self.billing_period, self.contract_start)
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        """The tenant as the admin API lists it, with its SCIM ``base_url``."""
+        return {
+            "id": self.tenant_id,
+            "name": self.name,
+            "company": self.company_name,
+            "contractStart": self.contract_start.isoformat() if self.contract_start else None,
+            "billingPeriod": self.billing_period,
+            "state": self.state,
+            "registered": self.registered.isoformat(timespec="seconds"),
+            "suspended": self.suspended.isoformat(timespec="seconds") if self.suspended else None,
+            "scimBaseUrl": base_url,
+        }
+
+
+def tenant_infos(session: Session, tenant_id: str | None = None) -> list[TenantInfo]:
+    """Every tenant by id (or only ``tenant_id``), in one query."""
+    statement = select(Tenant, has_license_set(Tenant.tenant_id)).order_by(Tenant.tenant_id)
+    if tenant_id is not None:
+        statement = statement.where(Tenant.tenant_id == tenant_id)
+    return [
+        TenantInfo(
+            tenant.tenant_id,
+            tenant.name,
+            tenant.company_name,
+            tenant.contract_start,
+            tenant.billing_period,
+            tenant.registered,
+            tenant.suspended,
+            ACTIVE if tenant.suspended is None else SUSPENDED if licensed else DELETED,
+        )
+        for tenant, licensed in session.execute(statement)
+    ]
+
+
+def tenant_info(session: Session, tenant_id: str) -> TenantInfo:
+    """:func:`tenant_infos` of one tenant.
+
+    :raises UnknownTenant: no such tenant.
+    """
+    found = tenant_infos(session, tenant_id)
+    if not found:
+        raise UnknownTenant(f"no tenant {tenant_id!r}")
+    return found[0]
+
+
+def _storable(what: str, text: str) -> str:
+    if len(text) > MAX_NAME:
+        raise InvalidTenant(f"the {what} is longer than {MAX_NAME} characters")
+    return text
+
+
+def change_tenant(
+    session: Session,
+    tenant_id: str,
+    *,
+    at: datetime,
+    name: str | None = None,
+    company_name: str | None = None,
+    contract_start: date | None = None,
+    billing_period: str | None = None,
+) -> Tenant:
+    """Rename a tenant, set its company name or its contract terms (None: left as it is).
+
+    Billing periods align to the contract start, so a billing period is set
+    with one (given now or before). The contract start and billing period
+    change only while the first billing period under the terms in force has
+    not ended at ``at`` (or no contract start was ever set).
+
+    :raises UnknownTenant, TenantDeleted: as the names say.
+    :raises InvalidTenant: a name longer than 255 characters.
+    :raises InvalidPeriod: an unknown billing period, or one without a contract start.
+    :raises TermsLocked: the terms in force already ended a billing period.
+    """
+    tenant = live_tenant(session, tenant_id)
+    if billing_period is not None:
+        months_of(billing_period)
+    terms = (
+        contract_start or tenant.contract_start,
+        billing_period or tenant.billing_period,
+    )
+    if terms != (tenant.contract_start, tenant.billing_period):
+        if terms[0] is None:
+            raise InvalidPeriod(
+                "billing periods align to the contract start: set the contract start too"
+            )
+        if tenant.contract_start is not None:
+            first = first_period(tenant.billing_period, tenant.contract_start)
+            if at >= first.end:
+                raise TermsLocked(
+                    f"tenant {tenant_id!r} is billed {tenant.billing_period} from "
+                    f"{tenant.contract_start.isoformat()} and its first period "
+                    f"({first.label}) ended on {first.end:%Y-%m-%d}: changing the contract "
+                    "start or billing period now would move periods already billed"
+                )
+        tenant.contract_start, tenant.billing_period = terms
+    if name is not None:
+        tenant.name = _storable("name", name)
+    if company_name is not None:
+        tenant.company_name = _storable("company name", company_name)
+    session.flush()
+    return tenant
+
+
+def first_period(billing_period: str, contract_start: date) -> Period:
+    """The first billing period of a contract starting on ``contract_start``."""
+    return period_containing(
+        datetime.combine(contract_start, time()), billing_period, contract_start
+    )
+
+
+def suspend_tenant(session: Session, tenant_id: str, *, at: datetime) -> Tenant:
+    """Suspend the tenant from ``at`` (a suspended one keeps its first moment).
+
+    :raises UnknownTenant, TenantDeleted: as the names say.
+    """
+    tenant = live_tenant(session, tenant_id)
+    if tenant.suspended is None:
+        tenant.suspended = at
+        session.flush()
+    return tenant
+
+
+def resume_tenant(session: Session, tenant_id: str) -> Tenant:
+    """End the tenant's suspension (nothing to do when it is active).
+
+    :raises UnknownTenant, TenantDeleted: a deleted tenant is never resumed.
+    """
+    tenant = live_tenant(session, tenant_id)
+    tenant.suspended = None
+    session.flush()
+    return tenant
+
+
+def end_tenant(session: Session, tenant_id: str, *, at: datetime) -> None:
+    """Mark a tenant deleted at ``at``: suspended from ``at`` (the moment a
+    deleted tenant shows), its license set removed and its last version closed.
+
+    Its licenses must have been released already (links refer to the set).
+    Call it holding the tenant's plan lock exclusively.
+    """
+    session.execute(update(Tenant).where(Tenant.tenant_id == tenant_id).values(suspended=at))
+    session.execute(
+        update(LicenseSetVersion)
+        .where(LicenseSetVersion.tenant_id == tenant_id, LicenseSetVersion.effective_to.is_(None))
+        .values(effective_to=at)
+    )
+    session.execute(delete(ModuleLicense).where(ModuleLicense.tenant_id == tenant_id))
+    session.execute(delete(ModuleOwner).where(ModuleOwner.tenant_id == tenant_id))
+    session.expire_all()
 
 
 def install_license_set(
@@ -143,9 +389,3 @@ def install_license_set(
     session.flush()
     record_version(session, tenant_id, row, spec.modules, at=at, installed_by=installed_by)
     return row
-
-
-def tenant_names(session: Session) -> list[tuple[str, str]]:
-    """Every tenant as (id, name), by id."""
-    rows = session.execute(select(Tenant.tenant_id, Tenant.name).order_by(Tenant.tenant_id))
-    return [(tenant_id, name) for tenant_id, name in rows]

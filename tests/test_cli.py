@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -60,20 +62,23 @@ def test_tenant_create_prints_base_url_and_installs_the_default_license_set(scim
 def test_base_url_follows_host_port_and_public_url_settings(scimsrv):
     result = scimsrv("tenant", "create", "acme", SCIMSRV_HOST="10.0.0.5", SCIMSRV_PORT="9000")
     assert result.stdout == "http://10.0.0.5:9000/t/acme/scim/v2\n"
-    result = scimsrv("tenant", "list", SCIMSRV_PUBLIC_URL="https://scim.example.com/")
-    assert result.stdout.split("\t")[:2] == ["acme", "https://scim.example.com/t/acme/scim/v2"]
+    result = scimsrv("tenant", "list", "--format", "json", SCIMSRV_PUBLIC_URL="https://x.example/")
+    assert json.loads(result.stdout)[0]["scimBaseUrl"] == "https://x.example/t/acme/scim/v2"
 
 
 def test_tenant_list_shows_every_tenant(scimsrv):
-    assert scimsrv("tenant", "list").stdout == ""
+    assert json.loads(scimsrv("tenant", "list", "--format", "json").stdout) == []
     scimsrv("tenant", "create", "beta")
     scimsrv("tenant", "create", "alpha", "--name", "Alpha Inc")
-    result = scimsrv("tenant", "list")
+    result = scimsrv("tenant", "list", "--format", "json")
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [
-        "alpha\thttp://127.0.0.1:8000/t/alpha/scim/v2\tAlpha Inc",
-        "beta\thttp://127.0.0.1:8000/t/beta/scim/v2\t",
+    listed = json.loads(result.stdout)
+    assert [(t["id"], t["name"], t["scimBaseUrl"]) for t in listed] == [
+        ("alpha", "Alpha Inc", "http://127.0.0.1:8000/t/alpha/scim/v2"),
+        ("beta", "", "http://127.0.0.1:8000/t/beta/scim/v2"),
     ]
+    table = scimsrv("tenant", "list").stdout
+    assert table.index("alpha") < table.index("beta") and "Alpha Inc" in table
 
 
 def test_duplicate_tenant_fails_with_one_line(scimsrv):

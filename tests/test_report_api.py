@@ -34,10 +34,10 @@ def directory(db, tenant_id):
 
 
 def test_usage_json_is_the_report_counted_until_the_apps_clock(client, db, directory, tenant_id):
-    response = client.get(f"/admin/v1/tenants/{tenant_id}/reports/usage?period=2026-Q4")
+    response = client.get(f"/admin/v1/tenants/{tenant_id}/reports/usage?period=2026-11")
     assert response.status_code == 200
     with db.read() as session:
-        expected = usage_report(session, tenant_id, "2026-Q4", as_of=NOW).to_json()
+        expected = usage_report(session, tenant_id, "2026-11", as_of=NOW).to_json()
     assert response.json() == expected
     assert response.json()["period"]["complete"] is False
     assert response.json()["pending"]["at_end"] == 1

@@ -68,7 +68,7 @@ def test_json_is_the_library_report(history, db, tenant_id):
 
 
 def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-Q4", "--format", "csv")
+    result = report("--tenant", tenant_id, "--period", "2026-10", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     plans = {r["name"]: r for r in rows if r["kind"] == "plan"}
@@ -77,7 +77,7 @@ def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
     assert plans["Sales-Premium"]["users"] == "2"
     (total,) = [r for r in rows if r["kind"] == "billable"]
     assert total["billable"] == "2"
-    assert {r["period"] for r in rows} == {"2026-Q4"}
+    assert {r["period"] for r in rows} == {"2026-10"}
 
 
 def test_all_streams_a_json_array_with_every_tenant(history, db, tenant_id):
@@ -126,3 +126,13 @@ def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason):
     monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
     result = runner.invoke(app, ["report", "usage", *args])
     assert_one_line_failure(result, reason)
+
+
+def test_a_quarter_asked_of_a_monthly_tenant_is_refused_naming_its_months(history, tenant_id):
+    result = report("--tenant", tenant_id, "--period", "2026-Q4")
+    assert_one_line_failure(
+        result,
+        "2026-Q4 is a quarter, but billing is monthly (calendar-aligned): use "
+        "2026-10 (2026-10-01 to 2026-11-01), 2026-11 (2026-11-01 to 2026-12-01) "
+        "or 2026-12 (2026-12-01 to 2027-01-01)",
+    )

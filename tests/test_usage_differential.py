@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from licensing_core.periods import Period
+from licensing_core.periods import Period, parse_period
 from licensing_core.plans import BASE_PLANS
 from licensing_core.tables import (
     PENDING,
@@ -41,7 +41,7 @@ AS_OF = datetime(2030, 1, 1)
 PERIODS = [
     "2026-10",
     "2026-11",
-    "2026-Q4",
+    parse_period("2026-Q4"),  # a quarter's span on monthly tenants: given as a Period
     Period("custom", datetime(2026, 10, 3, 5, 30), datetime(2026, 10, 17, 16, 0)),
 ]
 TIERS = {"Essentials": 1, "Premium": 2}

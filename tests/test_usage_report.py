@@ -4,6 +4,7 @@ retired users and licenseNumber 0, pending users, the billable figure, explain."
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -11,8 +12,10 @@ from sqlalchemy import func, insert, select, update
 from licensing_core.errors import InvalidCombination, UnknownTenant
 from licensing_core.periods import (
     InvalidPeriod,
+    parse_contract_start,
     parse_period,
     period_containing,
+    period_for_label,
     previous_period,
 )
 from licensing_core.tables import LedgerEntry, Tenant
@@ -63,10 +66,90 @@ def test_period_containing_and_previous_agree_with_the_labels():
     assert previous_period(period, "quarterly", start).end == period.start
 
 
-@pytest.mark.parametrize("label", ["2026-13", "2026-Q5", "2026-H3", "26-10", "2026-10-01", ""])
+@pytest.mark.parametrize(
+    "label", ["2026-13", "2026-Q5", "2026-H3", "26-10", "2026-10-01", "", "0001", "1899-12"]
+)
 def test_invalid_period_label_is_refused(label):
     with pytest.raises(InvalidPeriod):
         parse_period(label)
+
+
+@pytest.mark.parametrize(
+    ("label", "billing_period"),
+    [
+        ("2026-10", "monthly"),
+        ("2026-Q4", "quarterly"),
+        ("2026-H2", "half-yearly"),
+        ("2026", "yearly"),
+    ],
+)
+def test_a_label_of_the_billing_period_names_that_period(label, billing_period):
+    start = date(2026, 3, 15)
+    assert period_for_label(label, billing_period, start) == parse_period(label, start)
+    assert period_for_label(label, billing_period) == parse_period(label)
+
+
+@pytest.mark.parametrize(
+    ("label", "billing_period", "start", "fitting"),
+    [
+        # The example of the issue: a month asked of a quarterly tenant.
+        ("2026-10", "quarterly", None, "use 2026-Q4 (2026-10-01 to 2027-01-01)"),
+        (
+            "2026-Q4",
+            "monthly",
+            None,
+            "use 2026-10 (2026-10-01 to 2026-11-01), 2026-11 (2026-11-01 to 2026-12-01) "
+            "or 2026-12 (2026-12-01 to 2027-01-01)",
+        ),
+        ("2026-10", "quarterly", date(2026, 3, 15), "use 2026-Q3 (2026-09-15 to 2026-12-15)"),
+        (
+            "2026-12",
+            "quarterly",
+            date(2026, 3, 15),
+            "use 2026-Q3 (2026-09-15 to 2026-12-15) or 2026-Q4 (2026-12-15 to 2027-03-15)",
+        ),
+        ("2026-H2", "yearly", date(2026, 3, 15), "use 2026 (2026-03-15 to 2027-03-15)"),
+        ("9998-H2", "yearly", date(2026, 12, 15), "9998 (9998-12-15 to 9999-12-15)"),
+    ],
+)
+def test_a_label_of_another_length_is_refused_with_the_overlapping_periods(
+    label, billing_period, start, fitting
+):
+    with pytest.raises(InvalidPeriod) as refused:
+        period_for_label(label, billing_period, start)
+    message = str(refused.value)
+    assert message.endswith(fitting), message
+    assert f"billing is {billing_period}" in message
+
+
+def test_every_suggested_label_fits_and_the_suggestions_cover_the_span():
+    start = date(2026, 1, 31)
+    for billing_period in ("monthly", "quarterly", "half-yearly", "yearly"):
+        for label in ("2026-02", "2026-Q1", "2026-H2", "2027"):
+            try:
+                period_for_label(label, billing_period, start)
+                continue
+            except InvalidPeriod as exc:
+                suggested = str(exc).split(": use ")[1].replace(" or ", ", ").split(", ")
+            periods = [period_for_label(s.split(" ")[0], billing_period, start) for s in suggested]
+            span = parse_period(label)
+            assert periods[0].start <= span.start and periods[-1].end >= span.end
+            assert all(a.end == b.start for a, b in pairwise(periods))
+
+
+def test_unknown_billing_period_is_refused_naming_the_four():
+    with pytest.raises(InvalidPeriod, match="use monthly, quarterly, half-yearly, yearly"):
+        period_for_label("2026-10", "weekly")
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026-3-1", "15.03.2026", "", "1899-12-31"])
+def test_malformed_contract_start_is_refused(text):
+    with pytest.raises(InvalidPeriod, match="invalid contract start"):
+        parse_contract_start(text)
+
+
+def test_contract_start_is_a_date():
+    assert parse_contract_start("2026-03-15") == date(2026, 3, 15)
 
 
 def ledger_rows(db, tenant_id: str, rows) -> None:
@@ -235,10 +318,15 @@ def test_periods_follow_the_tenants_contract_start(db, tenant_id):
         )
     ledger_rows(db, tenant_id, [(datetime(2026, 10, 20), "grant", "sales-premium", 1)])
     with db.read() as session:
-        report = usage_report(session, tenant_id, "2026-10", as_of=AFTER)
-    assert report.period.start == datetime(2026, 10, 15)
+        report = usage_report(session, tenant_id, "2026-Q3", as_of=AFTER)
+        with pytest.raises(InvalidPeriod, match=r"use 2026-Q3 \(2026-09-15 to 2026-12-15\)$"):
+            usage_report(session, tenant_id, "2026-10", as_of=AFTER)
+    assert (report.period.start, report.period.end) == (
+        datetime(2026, 9, 15),
+        datetime(2026, 12, 15),
+    )
     assert report.billing_period == "quarterly"
-    assert report.usage("Sales-Premium").plan_days == pytest.approx(26)
+    assert report.usage("Sales-Premium").plan_days == pytest.approx(56)
 
 
 def test_users_pending_for_lack_of_seats_are_reported_for_past_periods(db, tenant_id):

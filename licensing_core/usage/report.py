@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from licensing_core.counting import LOGIN_MODULES
 from licensing_core.license_history import PeriodSets, seats_in_force
-from licensing_core.periods import Period, days_of, parse_period
+from licensing_core.periods import Period, days_of, period_for_label
 from licensing_core.plans import ALL_COMBINATIONS, Plan
 from licensing_core.signing import KeyRing
 from licensing_core.tenants import get_tenant
@@ -23,9 +23,9 @@ from licensing_core.verification import verify_tenant
 
 
 def tenant_period(session: Session, tenant_id: str, label: str) -> Period:
-    """The period ``label`` stands for, aligned to the tenant's contract start."""
+    """The tenant's billing period ``label`` names (:func:`period_for_label`)."""
     tenant = get_tenant(session, tenant_id)
-    return parse_period(label, tenant.contract_start)
+    return period_for_label(label, tenant.billing_period, tenant.contract_start)
 
 
 _COMBINATION_ORDER = {c.name: i for i, c in enumerate(ALL_COMBINATIONS)}
@@ -47,7 +47,7 @@ def usage_report(
     """
     tenant = get_tenant(session, tenant_id)
     if isinstance(period, str):
-        period = parse_period(period, tenant.contract_start)
+        period = period_for_label(period, tenant.billing_period, tenant.contract_start)
     until = max(period.start, min(period.end, as_of))
     counted = Period(period.label, period.start, until)
     days = days_of(counted) if until > period.start else []

@@ -21,7 +21,8 @@ import typer
 
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
-from licensing_core.periods import InvalidPeriod, parse_period
+from licensing_core.periods import InvalidPeriod, parse_period, period_for_label
+from licensing_core.tenants import TenantInfo
 from licensing_core.usage import (
     BEFORE_TENANT,
     BILLABLE_RULE,
@@ -86,11 +87,15 @@ def usage(
     period: str = typer.Option(
         ...,
         "--period",
-        help="2026-10 (month), 2026-Q4, 2026-H2 or 2026 (year); aligned to each tenant's "
-        "contract start (calendar-aligned when it has none).",
+        help="2026-10 (month), 2026-Q4, 2026-H2 or 2026 (year), as long as the tenant's "
+        "billing period; aligned to its contract start (calendar-aligned when it has none).",
     ),
     tenant: str | None = typer.Option(None, "--tenant", help="One tenant id."),
-    all_tenants: bool = typer.Option(False, "--all", help="Every tenant, one after the other."),
+    all_tenants: bool = typer.Option(
+        False,
+        "--all",
+        help="Every tenant billed by periods of the label's length, one after the other.",
+    ),
     output: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
     explain_name: str | None = typer.Option(
         None,
@@ -122,7 +127,7 @@ def usage(
                 fail(str(exc))
             _print_explain(db, tenant, period, explain_name, moment, output)
             return
-        tenant_ids = [tenant] if tenant is not None else [t for t, _ in _tenants(db)]
+        tenant_ids = [tenant] if tenant is not None else _fitting(_tenants(db), period)
         _print_reports(
             _reports(db, tenant_ids, period, moment),
             len(tenant_ids),
@@ -131,8 +136,26 @@ def usage(
         )
 
 
-def _tenants(db: Database) -> list[tuple[str, str]]:
+def _tenants(db: Database) -> list[TenantInfo]:
     return Service(db, settings()).run(tenants.list_tenants, caller=LOCAL, write=False)
+
+
+def _fitting(found: list[TenantInfo], label: str) -> list[str]:
+    """The tenants ``label`` names a billing period of; the others are named on stderr."""
+    fitting, skipped = [], []
+    for info in found:
+        try:
+            period_for_label(label, info.billing_period, info.contract_start)
+            fitting.append(info.tenant_id)
+        except InvalidPeriod:
+            skipped.append(f"{info.tenant_id} ({info.billing_period})")
+    if skipped:
+        typer.echo(
+            f"skipped {len(skipped)} tenants whose billing period {label} does not name: "
+            + ", ".join(skipped),
+            err=True,
+        )
+    return fitting
 
 
 def _reports(

@@ -1,34 +1,236 @@
-"""``scimsrv tenant``: create, list, check, reconcile."""
+"""``scimsrv tenant``: create, list, show, set (company, contract terms), rename,
+suspend, resume, delete, check, reconcile.
+
+Tables are printed with rich; ``--format json`` prints what the admin API
+answers for the same tenant.
+"""
 
 from __future__ import annotations
 
-import typer
+import enum
+import json
+from datetime import date
+from typing import Annotated
 
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from licensing_core.periods import InvalidPeriod, parse_contract_start
+from licensing_core.tenants import TenantInfo
 from scimsrv.cli.rules import print_preview
 from scimsrv.cli.support import fail, run, settings, valid_tenant_id
 from scimsrv.services import tenants
+from scimsrv.services.tenants import TenantDetails
 
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants: one customer, one license set.")
 TENANT = typer.Argument(..., metavar="ID", help="Tenant id.")
+COMPANY = typer.Option(None, "--company", help="The customer's company name (reports, Licenses).")
+CONTRACT_START = typer.Option(
+    None,
+    "--contract-start",
+    metavar="YYYY-MM-DD",
+    help="First day of the contract: billing periods start on it.",
+)
+BILLING_PERIOD = typer.Option(
+    None,
+    "--billing-period",
+    metavar="PERIOD",
+    help="monthly, quarterly, half-yearly or yearly (needs a contract start).",
+)
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+FORMAT = typer.Option("--format", help="table or json (the admin API's JSON).")
+
+
+def _contract_start(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_contract_start(text)
+    except InvalidPeriod as exc:
+        fail(str(exc))
+
+
+def _terms(info: TenantInfo) -> str:
+    if info.contract_start is None:
+        return f"{info.billing_period}, calendar-aligned"
+    return f"{info.billing_period} from {info.contract_start.isoformat()}"
+
+
+def _print_details(details: TenantDetails, output: Format) -> None:
+    base_url = settings().tenant_base_url(details.info.tenant_id)
+    if output is Format.json:
+        typer.echo(json.dumps(details.to_json(base_url), indent=2))
+        return
+    info, period = details.info, details.current_period
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    rows = [
+        ("Tenant", info.tenant_id),
+        ("Name", info.name),
+        ("Company", info.company_name),
+        (
+            "State",
+            info.state + (f" since {info.suspended:%Y-%m-%d %H:%M}" if info.suspended else ""),
+        ),
+        ("Billing", _terms(info)),
+        ("Current period", f"{period.label}: {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"),
+        ("Users", str(details.users)),
+        ("Groups", str(details.groups)),
+        ("Live tokens", str(details.live_tokens)),
+        ("Registered", f"{info.registered:%Y-%m-%d %H:%M}"),
+        ("SCIM base URL", base_url),
+    ]
+    for field, value in rows:
+        table.add_row(field, value)
+    Console().print(table)
 
 
 @tenant_app.command("create")
 def create(
     tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id: [a-z0-9][a-z0-9-]*"),
-    name: str = typer.Option("", help="Customer name shown to operators."),
+    name: str = typer.Option("", help="What operators call the customer."),
+    company: str | None = typer.Option(
+        None, "--company", help="The customer's company name [default: the name]."
+    ),
+    contract_start: str | None = CONTRACT_START,
+    billing_period: str | None = BILLING_PERIOD,
 ) -> None:
     """Create a tenant with the default license set; print its SCIM base URL."""
     valid_tenant_id(tenant_id)
-    run(lambda tx: tenants.create(tx, tenant_id, name), tenant=tenant_id)
+    start = _contract_start(contract_start)
+    run(
+        lambda tx: tenants.create(
+            tx,
+            tenant_id,
+            name,
+            company=company,
+            contract_start=start,
+            billing_period=billing_period,
+        ),
+        tenant=tenant_id,
+    )
     typer.echo(settings().tenant_base_url(tenant_id))
 
 
 @tenant_app.command("list")
-def list_() -> None:
-    """List tenants: id, SCIM base URL, name (tab-separated)."""
+def list_(output: Annotated[Format, FORMAT] = Format.table) -> None:
+    """List tenants: id, name, company, billing, state, SCIM base URL (deleted ones too)."""
     config = settings()
-    for tenant_id, name in run(tenants.list_tenants, write=False):
-        typer.echo(f"{tenant_id}\t{config.tenant_base_url(tenant_id)}\t{name}")
+    found = run(tenants.list_tenants, write=False)
+    if output is Format.json:
+        listed = [info.to_json(config.tenant_base_url(info.tenant_id)) for info in found]
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    table = Table("ID", "Name", "Company", "Billing", "State")
+    table.add_column("SCIM base URL", overflow="fold")
+    for info in found:
+        table.add_row(
+            info.tenant_id,
+            info.name,
+            info.company_name,
+            _terms(info),
+            info.state,
+            config.tenant_base_url(info.tenant_id),
+        )
+    Console().print(table)
+
+
+@tenant_app.command("show")
+def show(tenant_id: str = TENANT, output: Annotated[Format, FORMAT] = Format.table) -> None:
+    """Show a tenant: names, state, contract terms, the billing period in progress,
+    how many users, groups and live tokens it has."""
+    _print_details(run(tenants.show, tenant=tenant_id, write=False), output)
+
+
+@tenant_app.command("set")
+def set_(
+    tenant_id: str = TENANT,
+    company: str | None = COMPANY,
+    contract_start: str | None = CONTRACT_START,
+    billing_period: str | None = BILLING_PERIOD,
+) -> None:
+    """Set a tenant's company name and contract terms, then show it.
+
+    The contract start and billing period can change only until the first
+    billing period under the terms in force has ended (periods already billed
+    never move)."""
+    if company is None and contract_start is None and billing_period is None:
+        fail("give --company, --contract-start or --billing-period")
+    start = _contract_start(contract_start)
+    details = run(
+        lambda tx: tenants.change(
+            tx, company=company, contract_start=start, billing_period=billing_period
+        ),
+        tenant=tenant_id,
+    )
+    _print_details(details, Format.table)
+
+
+@tenant_app.command("rename")
+def rename(
+    tenant_id: str = TENANT,
+    name: str = typer.Argument(..., metavar="NAME", help="The new name operators see."),
+) -> None:
+    """Give a tenant a new name; its id (in its SCIM base URL) never changes."""
+    details = run(lambda tx: tenants.change(tx, name=name), tenant=tenant_id)
+    typer.echo(f"tenant {tenant_id!r} is now named {details.info.name!r}")
+
+
+@tenant_app.command("suspend")
+def suspend(tenant_id: str = TENANT) -> None:
+    """Close a tenant's SCIM API (403 to every request) until it is resumed;
+    its admin API and commands keep working."""
+    details = run(tenants.suspend, tenant=tenant_id)
+    typer.echo(
+        f"tenant {tenant_id!r} suspended since {details.info.suspended:%Y-%m-%d %H:%M} UTC: "
+        f"`scimsrv tenant resume {tenant_id}` opens its SCIM API again"
+    )
+
+
+@tenant_app.command("resume")
+def resume(tenant_id: str = TENANT) -> None:
+    """Open a suspended tenant's SCIM API again."""
+    run(tenants.resume, tenant=tenant_id)
+    typer.echo(f"tenant {tenant_id!r} is active")
+
+
+@tenant_app.command("delete")
+def delete(
+    tenant_id: str = TENANT,
+    purge: bool = typer.Option(
+        False, "--purge", help="Remove every row of the tenant, its ledger and history too."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a tenant: release every license (the ledger records it), remove its
+    users, groups, rules and tokens, keep its ledger and history for reports.
+    With --purge, remove every row of it and free its id."""
+    what = "every row of" if purge else "the users, groups, rules and tokens of"
+    if not yes:
+        try:
+            confirmed = typer.confirm(f"Delete {what} tenant {tenant_id!r}?", default=False)
+        except typer.Abort:  # no answer (end of input)
+            confirmed = False
+        if not confirmed:
+            fail(f"tenant {tenant_id!r} not deleted (not confirmed; --yes confirms)")
+    deletion = run(lambda tx: tenants.delete(tx, purge=purge), tenant=tenant_id)
+    if deletion.purged:
+        typer.echo(f"tenant {tenant_id!r} purged: {deletion.rows} rows removed")
+        return
+    typer.echo(
+        f"tenant {tenant_id!r} deleted: {deletion.licenses_released} licenses released "
+        f"(recorded in the ledger), {deletion.users} users, {deletion.groups} groups and "
+        f"{deletion.tokens} live tokens removed; its ledger and history are kept for "
+        f"reports (`scimsrv tenant delete {tenant_id} --purge` removes them)"
+    )
 
 
 @tenant_app.command("check")

@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
-from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules
+from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules, tenants
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
@@ -133,6 +133,15 @@ def create_app(
         route("/Schemas/{urn}", GET=discovery.schema),
     ]
     admin = [
+        route("/tenants", GET=tenants.list_tenants, POST=tenants.create_tenant),
+        route(
+            "/tenants/{tenant}",
+            GET=tenants.show_tenant,
+            PATCH=tenants.change_tenant,
+            DELETE=tenants.delete_tenant,
+        ),
+        route("/tenants/{tenant}/suspend", POST=tenants.suspend_tenant),
+        route("/tenants/{tenant}/resume", POST=tenants.resume_tenant),
         route("/tenants/{tenant}/rules", GET=rules.list_rules, POST=rules.add_rule),
         route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
         route("/tenants/{tenant}/rules/{rule}", PATCH=rules.change_rule, DELETE=rules.remove_rule),

@@ -70,7 +70,8 @@ def parse_json(raw: bytes, *, checked: bool = True) -> Any:
     return checked_json(document) if checked else document
 
 
-def tenant_base_url(request: Request) -> str:
-    """The tenant's SCIM base URL as the client reached it: ``.../t/{tenant}/scim/v2``."""
-    tenant = request.path_params["tenant"]
+def tenant_base_url(request: Request, tenant: str | None = None) -> str:
+    """The SCIM base URL of ``tenant`` (default: the path's) at the origin the
+    client reached: ``.../t/{tenant}/scim/v2``."""
+    tenant = tenant or request.path_params["tenant"]
     return f"{str(request.base_url).rstrip('/')}/t/{tenant}/scim/v2"

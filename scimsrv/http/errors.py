@@ -26,6 +26,7 @@ from licensing_core.errors import (
 )
 from licensing_core.periods import InvalidPeriod
 from licensing_core.signing import KeyProblem
+from licensing_core.tenants import InvalidTenant
 from scimsrv.http.admin.views import import_view
 from scimsrv.http.auth import ADMIN_CHALLENGE, CHALLENGE, caller, is_admin
 from scimsrv.http.bodies import SCIM_CONTENT_TYPE
@@ -46,7 +47,7 @@ def domain_error(exc: LicensingError) -> ScimError:
     """The status of each licensing-core error."""
     if isinstance(exc, UnknownTenant):
         return ScimError(404, str(exc))
-    if isinstance(exc, InvalidCombination | InvalidPeriod | InvalidLicenseSet):
+    if isinstance(exc, InvalidCombination | InvalidPeriod | InvalidLicenseSet | InvalidTenant):
         return ScimError(400, str(exc), "invalidValue")
     if isinstance(exc, LicenseExpired):
         return ScimError(403, str(exc))

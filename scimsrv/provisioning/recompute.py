@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from licensing_core.holdings import pending_queue
 from licensing_core.identities import Identity
 from licensing_core.plan_state import Outcome, PlanBook, merge_outcomes
 from licensing_core.plans import Combination
@@ -170,6 +171,27 @@ def recompute_tenant(tx, book: PlanBook, rules: list[Rule]) -> dict[int, Outcome
     merge_outcomes(outcomes, book.serve_queue())
     tx.journal.plans(outcomes)
     return outcomes
+
+
+def forget_tenant(tx, book: PlanBook) -> int:
+    """Release every license of every user of the tenant through ``book`` (so
+    the ledger records each release), a chunk at a time: the waiting users
+    first, so no seat the others free goes to anyone. The caller holds
+    :attr:`Lock.TENANT` and deletes the users next.
+
+    :returns: the number of licenses released.
+    """
+    waiting = [holding.associate_id for holding in pending_queue(tx.session, tx.tenant_id)]
+    chunks = [waiting[start : start + CHUNK] for start in range(0, len(waiting), CHUNK)]
+    after = ""
+    while rows := tx.storage.users.facts_after(after, CHUNK):
+        chunks.append([row.associate_id for row in rows if row.associate_id not in waiting])
+        after = rows[-1].id
+    released = 0
+    for chunk in chunks:
+        outcomes = book.apply({}, forget=chunk) if chunk else {}
+        released += sum(len(outcome.removed) for outcome in outcomes.values())
+    return released
 
 
 def requests(tx, changed: Sequence[Subject], rules: list[Rule]) -> dict[int, Combination]:

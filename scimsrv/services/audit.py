@@ -98,6 +98,8 @@ class Journal:
     details: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     identities: dict[int, Identity] = field(default_factory=dict)
+    # The write removed every row of the tenant: no entry may be left behind.
+    purged: bool = False
 
     def resource(self, kind: str, resource_id: str, name: str) -> None:
         """The write acts on this ``User`` or ``Group``; called again after a

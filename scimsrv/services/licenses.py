@@ -7,6 +7,7 @@ from datetime import datetime
 from licensing_core.activation import UPDATED, ImportReport, import_license_set
 from licensing_core.license_set import LicenseSetSpec
 from licensing_core.license_status import LicenseStatus, license_status
+from licensing_core.tenants import live_tenant
 
 
 def status(tx, at: datetime | None = None) -> LicenseStatus:
@@ -21,7 +22,9 @@ def import_set(tx, spec: LicenseSetSpec) -> ImportReport:
 
     :raises ImportRejected: a signature fails or more seats are in use than it
         grants; nothing changed (the report says per module what to remove).
+    :raises TenantDeleted: a deleted tenant gets no license set again.
     """
+    live_tenant(tx.session, tx.tenant_id)
     report = import_license_set(
         tx.session,
         tx.tenant_id,

@@ -38,7 +38,10 @@ def list_rules(tx) -> list[Rule]:
 
 def edit_rules(tx, edit: Edit) -> EditResult:
     """Run one edit under the tenant's exclusive lock and recompute every user;
-    the caller rolls a dry run back."""
+    the caller rolls a dry run back.
+
+    :raises TenantDeleted: a deleted tenant's rules are gone for good (the lock says so).
+    """
     tx.storage.rules.lock_with_rules(Lock.TENANT)
     rows = tx.storage.rules.rows()
     before = [Rule.from_row(row) for row in rows]

@@ -1,14 +1,36 @@
-"""Tenant use cases: create (with the default license set), list, check, reconcile."""
+"""Tenant use cases: create (with the default license set), list, show, change
+(name, company name, contract terms), suspend, resume, delete or purge, check,
+reconcile.
+
+What each state means and what a change of contract terms may do is in
+:mod:`licensing_core.tenants` (docs/tenants.md).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from licensing_core.holdings import tenants_with_pending
-from licensing_core.tables import Tenant
-from licensing_core.tenants import create_tenant, get_tenant, tenant_names
+from licensing_core.periods import Period
+from licensing_core.tenants import (
+    TenantInfo,
+    change_tenant,
+    create_tenant,
+    end_tenant,
+    get_tenant,
+    live_tenant,
+    lock_plans,
+    resume_tenant,
+    suspend_tenant,
+    tenant_info,
+    tenant_infos,
+)
 from scimsrv.provisioning.consistency import check_tenant
 from scimsrv.provisioning.preview import Preview, recompute_described
+from scimsrv.provisioning.recompute import forget_tenant
 from scimsrv.provisioning.rules import Rule
 from scimsrv.services.transaction import LOCAL, Service
 from scimsrv.storage.plans import Lock
@@ -16,19 +38,169 @@ from scimsrv.storage.plans import Lock
 log = logging.getLogger("scimsrv")
 
 
-def create(tx, tenant_id: str, name: str = "") -> Tenant:
-    """A tenant with the default set (signed with the built-in TEST key until a
-    vendor set is imported).
+@dataclass(frozen=True)
+class TenantDetails:
+    """A tenant as ``tenant show`` presents it: its terms and state, its
+    directory's size, and the billing period in progress."""
 
-    :raises TenantExists: the id is taken.
+    info: TenantInfo
+    users: int
+    groups: int
+    live_tokens: int
+    current_period: Period
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        """The tenant as the admin API shows one (``GET /admin/v1/tenants/{t}``)."""
+        period = self.current_period
+        return self.info.to_json(base_url) | {
+            "users": self.users,
+            "groups": self.groups,
+            "liveTokens": self.live_tokens,
+            "currentPeriod": {
+                "label": period.label,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What deleting a tenant removed: ``purged`` True means every row (``rows``)."""
+
+    tenant_id: str
+    purged: bool
+    users: int = 0
+    groups: int = 0
+    tokens: int = 0
+    licenses_released: int = 0
+    rows: int = 0
+
+
+def create(
+    tx,
+    tenant_id: str,
+    name: str = "",
+    *,
+    company: str | None = None,
+    contract_start: date | None = None,
+    billing_period: str | None = None,
+) -> TenantInfo:
+    """A tenant with the default set (signed with the built-in TEST key until a
+    vendor set is imported), its company name (default: ``name``) and contract
+    terms (default: none, monthly calendar-aligned periods).
+
+    :raises TenantExists: the id is taken (also by a deleted tenant).
+    :raises InvalidTenant, InvalidPeriod: as :func:`change` says.
     """
     tx.journal.detail("tenant", {"created": tenant_id, "name": name})
-    return create_tenant(tx.session, tenant_id, name, at=tx.at, installed_by=tx.actor)
+    create_tenant(
+        tx.session, tenant_id, name, company_name=company, at=tx.at, installed_by=tx.actor
+    )
+    change_tenant(
+        tx.session,
+        tenant_id,
+        at=tx.at,
+        contract_start=contract_start,
+        billing_period=billing_period,
+    )
+    return tenant_info(tx.session, tenant_id)
 
 
-def list_tenants(tx) -> list[tuple[str, str]]:
-    """Every tenant as (id, name), by id."""
-    return tenant_names(tx.session)
+def list_tenants(tx) -> list[TenantInfo]:
+    """Every tenant, deleted ones included, by id."""
+    return tenant_infos(tx.session)
+
+
+def show(tx) -> TenantDetails:
+    """``tx.tenant_id`` with its directory's size and the billing period in progress.
+
+    :raises UnknownTenant: no such tenant.
+    """
+    info = tenant_info(tx.session, tx.tenant_id)
+    counts = tx.storage.directory.counts()
+    return TenantDetails(
+        info, counts.users, counts.groups, counts.live_tokens, info.current_period(tx.at)
+    )
+
+
+def change(
+    tx,
+    *,
+    name: str | None = None,
+    company: str | None = None,
+    contract_start: date | None = None,
+    billing_period: str | None = None,
+) -> TenantDetails:
+    """Rename ``tx.tenant_id``, set its company name or its contract terms (None:
+    unchanged); see :func:`licensing_core.tenants.change_tenant` for when terms may change.
+
+    :raises UnknownTenant, TenantDeleted, InvalidTenant, InvalidPeriod, TermsLocked:
+        as the names say.
+    """
+    change_tenant(
+        tx.session,
+        tx.tenant_id,
+        at=tx.at,
+        name=name,
+        company_name=company,
+        contract_start=contract_start,
+        billing_period=billing_period,
+    )
+    return show(tx)
+
+
+def suspend(tx) -> TenantDetails:
+    """Close the tenant's SCIM API (every request answers 403) until it is resumed.
+
+    :raises UnknownTenant, TenantDeleted: as the names say.
+    """
+    suspend_tenant(tx.session, tx.tenant_id, at=tx.at)
+    return show(tx)
+
+
+def resume(tx) -> TenantDetails:
+    """Open a suspended tenant's SCIM API again.
+
+    :raises UnknownTenant, TenantDeleted: as the names say.
+    """
+    resume_tenant(tx.session, tx.tenant_id)
+    return show(tx)
+
+
+def delete(tx, *, purge: bool = False) -> Deletion:
+    """Delete ``tx.tenant_id``, holding it exclusively.
+
+    Without ``purge``: every license is released through the plan book (the
+    ledger records each release), then its users, groups, memberships, rules
+    and tokens are deleted and it is marked deleted
+    (:func:`licensing_core.tenants.end_tenant`); its ledger, plan-state log,
+    license set history and id counters stay, so usage reports still cover
+    it. With ``purge`` (also for a tenant deleted before): every row of the
+    tenant, history included, is deleted, and the id is free again.
+
+    :raises UnknownTenant: no such tenant.
+    :raises TenantDeleted: deleted already, and no ``purge``.
+    """
+    lock_plans(tx.session, tx.tenant_id, exclusive=True)
+    if purge:
+        # Nothing of the tenant may remain, its audit log included: the purge
+        # itself is logged by the server (scimsrv logger), not in the tenant.
+        tx.journal.purged = True
+        log.info("tenant %s purged by %s", tx.tenant_id, tx.actor)
+        return Deletion(tx.tenant_id, purged=True, rows=tx.storage.directory.purge())
+    live_tenant(tx.session, tx.tenant_id)
+    released = forget_tenant(tx, tx.plan_book())
+    removed = tx.storage.directory.clear()
+    end_tenant(tx.session, tx.tenant_id, at=tx.at)
+    return Deletion(
+        tx.tenant_id,
+        purged=False,
+        users=removed.users,
+        groups=removed.groups,
+        tokens=removed.live_tokens,
+        licenses_released=released,
+    )
 
 
 def check(tx) -> list[str]:

@@ -19,7 +19,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from licensing_core.tenants import get_tenant
+from licensing_core.tenants import get_tenant, live_tenant
+from scimsrv.scim.errors import ScimError
 from scimsrv.storage.protocol import Storage
 
 # A fixed marker, so a token never begins with "-" (command lines would read it
@@ -57,10 +58,10 @@ def issue(tx, tenant_id: str | None, label: str = "") -> str:
     """Create a token for ``tenant_id`` (None: an operator token) and return its
     secret (the only time it is seen).
 
-    :raises UnknownTenant: no such tenant.
+    :raises UnknownTenant, TenantDeleted: no such tenant, or a deleted one.
     """
     if tenant_id is not None:
-        get_tenant(tx.session, tenant_id)
+        live_tenant(tx.session, tenant_id)
     secret = MARKER + secrets.token_urlsafe(32)
     tx.storage.tokens.insert(tenant_id, hash_token(secret), secret[:PREFIX_LENGTH], label, tx.at)
     tx.journal.detail("token", {"issued": secret[:PREFIX_LENGTH], "label": label})
@@ -101,7 +102,11 @@ def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> str
     """Who ``presented`` is when it is a live token of ``tenant_id`` (None: an
     operator token), else None: one lookup on the unique hash, compared in
     constant time. Who: ``token <prefix>`` and its label, as logs and
-    histories name the actor of a change."""
+    histories name the actor of a change.
+
+    :raises ScimError: 403 when the token is good but its tenant is suspended
+        (RFC 7644 §3.12: not permitted); only a caller with a good token learns it.
+    """
     if not presented:
         return None
     digest = hash_token(presented)
@@ -115,4 +120,10 @@ def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> str
     )
     if not live:
         return None
+    if row.suspended is not None:
+        raise ScimError(
+            403,
+            f"tenant {tenant_id!r} is suspended: its SCIM API is closed until an operator "
+            "resumes it",
+        )
     return f"token {row.prefix}" + (f" ({row.label})" if row.label else "")

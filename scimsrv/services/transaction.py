@@ -183,7 +183,7 @@ class Service:
                         raise UnknownTenant(f"no tenant {tenant_id!r}")
                     tx = Tx(session, tenant_id, self.clock(), cause, keyring, storage, actor)
                     result = work(tx)
-                    if request is not None and write and not dry_run:
+                    if request is not None and write and not dry_run and not tx.journal.purged:
                         audit.record(tx, request)
                     return result
             except (DBAPIError, PoolTimeout) as exc:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from licensing_core.errors import UnknownTenant
 from licensing_core.tables import Tenant
+from licensing_core.tenants import deleted_tenant, has_license_set
 from scimsrv.storage.rows import labelled
 from scimsrv.storage.tables import PlanRule
 
@@ -37,7 +38,12 @@ class Lock(enum.Enum):
 
 
 _RULES = (
-    select(Tenant.tenant_id.label("tenant_id"), *labelled(PlanRule, RULE_COLUMNS))
+    select(
+        Tenant.tenant_id.label("tenant_id"),
+        Tenant.suspended.label("suspended"),
+        has_license_set(Tenant.tenant_id).label("licensed"),
+        *labelled(PlanRule, RULE_COLUMNS),
+    )
     .select_from(Tenant)
     .outerjoin(PlanRule, PlanRule.tenant_id == Tenant.tenant_id)
     .where(Tenant.tenant_id == bindparam("tenant_id"))
@@ -55,9 +61,15 @@ def lock_with_rules(session: Session, tenant_id: str, lock: Lock) -> list:
     """Take ``lock`` on the tenant row and read its rules (rows with
     :data:`RULE_COLUMNS`, in position order).
 
-    :raises UnknownTenant: no such tenant.
+    A request that passed its token check before its tenant was deleted and
+    then waited for the tenant row meets the deletion here, under the lock,
+    and changes nothing.
+
+    :raises UnknownTenant, TenantDeleted: no such tenant, or a deleted one.
     """
     rows = session.execute(_LOCKED[lock], {"tenant_id": tenant_id}).all()
     if not rows:
         raise UnknownTenant(f"no tenant {tenant_id!r}")
+    if rows[0].suspended is not None and not rows[0].licensed:
+        raise deleted_tenant(tenant_id, rows[0].suspended)
     return [row for row in rows if row.id is not None]

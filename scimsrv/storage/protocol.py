@@ -2,7 +2,8 @@
 
 One :class:`Storage` is one transaction's view of one tenant: it reads and
 writes SCIM users, groups and memberships, bearer tokens, plan rules, the
-facts a plan recompute reads and the audit log, and never commits. The SQLAlchemy
+facts a plan recompute reads and the audit log, removes a whole tenant, and
+never commits. The SQLAlchemy
 implementation over SQLite and PostgreSQL is :class:`scimsrv.storage.sql.SqlStorage`;
 ``tests/test_storage_contract.py`` holds every implementation to the same
 behaviour. Records are plain objects with the attribute names of the
@@ -111,7 +112,8 @@ class GroupStorage(Protocol):
 
 class TokenStorage(Protocol):
     def by_hash(self, digest: str) -> Record | None:
-        """The token with this SHA-256: ``token_hash``, ``tenant_id``, ``revoked``."""
+        """The token with this SHA-256: ``token_hash``, ``tenant_id``, ``revoked``,
+        ``prefix``, ``label``, and its tenant's ``suspended``."""
 
     def insert(self, owner: str | None, digest: str, prefix: str, label: str, at: datetime) -> None:
         """A new token of ``owner`` (a tenant id; None: an operator)."""
@@ -160,6 +162,20 @@ class AuditStorage(Protocol):
         it names now, if any."""
 
 
+class DirectoryStorage(Protocol):
+    """The tenant's whole directory at once (:mod:`scimsrv.storage.tenants`)."""
+
+    def counts(self) -> Any:
+        """Users, groups and live tokens (``users``, ``groups``, ``live_tokens``)."""
+
+    def clear(self) -> Any:
+        """Delete every user (and associate), group, membership, rule and token;
+        the counts there were. Licenses must have been released first."""
+
+    def purge(self) -> int:
+        """Delete every row of the tenant in every table, its own row last; the rows deleted."""
+
+
 class Storage(Protocol):
     """One transaction's storage for one tenant."""
 
@@ -168,3 +184,4 @@ class Storage(Protocol):
     tokens: TokenStorage
     rules: RuleStorage
     audit: AuditStorage
+    directory: DirectoryStorage

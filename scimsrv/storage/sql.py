@@ -1,7 +1,7 @@
 """The SQLAlchemy implementation of :class:`scimsrv.storage.protocol.Storage`
 over one session (one transaction) and one tenant, for SQLite and PostgreSQL.
 The SQL itself is in :mod:`.users`, :mod:`.groups`, :mod:`.tokens`,
-:mod:`.rules`, :mod:`.plans`, :mod:`.audit` and :mod:`.listing`."""
+:mod:`.rules`, :mod:`.plans`, :mod:`.audit`, :mod:`.tenants` and :mod:`.listing`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scimsrv.scim.documents import GroupColumns, UserColumns
-from scimsrv.storage import audit, groups, plans, rules, tokens, users
+from scimsrv.storage import audit, groups, plans, rules, tenants, tokens, users
 from scimsrv.storage.filters import GROUPS, USERS
 from scimsrv.storage.listing import ListRequest, run_list
 
@@ -151,6 +151,17 @@ class SqlAudit(_Bound):
         return audit.user_keys(self.session, self.tenant_id, who)
 
 
+class SqlDirectory(_Bound):
+    def counts(self) -> tenants.DirectoryCounts:
+        return tenants.counts(self.session, self.tenant_id)
+
+    def clear(self) -> tenants.DirectoryCounts:
+        return tenants.clear_directory(self.session, self.tenant_id)
+
+    def purge(self) -> int:
+        return tenants.purge(self.session, self.tenant_id)
+
+
 class SqlStorage:
     """:class:`~scimsrv.storage.protocol.Storage` over ``session`` for ``tenant_id``."""
 
@@ -160,3 +171,4 @@ class SqlStorage:
         self.tokens = SqlTokens(session, tenant_id)
         self.rules = SqlRules(session, tenant_id)
         self.audit = SqlAudit(session, tenant_id)
+        self.directory = SqlDirectory(session, tenant_id)

@@ -8,15 +8,25 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from licensing_core.tables import Tenant
 from scimsrv.storage.rows import labelled
 from scimsrv.storage.tables import ApiToken
 
 INFO_COLUMNS = ("id", "prefix", "label", "created", "revoked")
 
 # Built once: every request runs it, only the digest changes.
-_BY_HASH = select(
-    ApiToken.token_hash, ApiToken.tenant_id, ApiToken.revoked, ApiToken.prefix, ApiToken.label
-).where(ApiToken.token_hash == bindparam("digest"))
+_BY_HASH = (
+    select(
+        ApiToken.token_hash,
+        ApiToken.tenant_id,
+        ApiToken.revoked,
+        ApiToken.prefix,
+        ApiToken.label,
+        Tenant.suspended,
+    )
+    .outerjoin(Tenant, Tenant.tenant_id == ApiToken.tenant_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
 
 
 def _owner(tenant_id: str | None):
@@ -26,7 +36,8 @@ def _owner(tenant_id: str | None):
 
 def by_hash(session: Session, digest: str):
     """The token row with this SHA-256 (``token_hash``, ``tenant_id``,
-    ``revoked``, ``prefix``, ``label``), or None."""
+    ``revoked``, ``prefix``, ``label``, and ``suspended``: when its tenant was
+    suspended, None for an active tenant or an operator token), or None."""
     return session.connection().execute(_BY_HASH, {"digest": digest}).first()
 
 
