@@ -3,7 +3,7 @@ as the CLI options (pydantic-settings)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from licensing_core.db import DEFAULT_LOCK_TIMEOUT
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # "1" trusts the public built-in TEST key, "0" never; "" trusts it only
     # while no vendor key is configured.
     trust_test_license_key: str = ""
+    # A bearer token that reads GET /metrics only (besides any operator
+    # token); "" for none.
+    metrics_token: SecretStr = SecretStr("")
 
     def origin(self) -> str:
         """Scheme, host and port of the service as operators hand it to an IdP."""

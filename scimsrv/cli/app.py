@@ -12,7 +12,6 @@ import socket
 
 import typer
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from scimsrv.cli.licenses import license_app
 from scimsrv.cli.reports import report_app
@@ -21,6 +20,7 @@ from scimsrv.cli.support import fail, migrated, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
+from scimsrv.metrics.workers import Supervisor, metrics_directory
 from scimsrv.storage import schema
 
 app = typer.Typer(
@@ -51,7 +51,7 @@ def serve(
     port: int = typer.Option(None, help="Listen port [env SCIMSRV_PORT; 8000]"),
     workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
 ) -> None:
-    """Apply pending migrations, then serve HTTP."""
+    """Apply pending migrations, then serve HTTP (metrics of every worker at /metrics)."""
     config = settings()
     with migrated(config):
         pass  # each worker process opens its own engine on the migrated database
@@ -66,11 +66,12 @@ def serve(
         log_config=log_config(),
         access_log=False,
     )
-    if server_config.workers > 1:
-        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(server_config)
-    server.run()
+    with metrics_directory():
+        if server_config.workers > 1:
+            Supervisor(server_config, sockets=[server_config.bind_socket()]).run()
+            return
+        server = uvicorn.Server(server_config)
+        server.run()
     if not server.started:
         fail(f"could not serve on {server_config.host}:{server_config.port}")
 

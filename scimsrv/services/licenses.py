@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from licensing_core.activation import ImportReport, import_license_set
 from licensing_core.license_set import LicenseSetSpec
 from licensing_core.license_status import LicenseStatus, license_status
+from scimsrv.provisioning.decisions import DecisionBook
 
 
 def status(tx, at: datetime | None = None) -> LicenseStatus:
@@ -15,7 +17,8 @@ def status(tx, at: datetime | None = None) -> LicenseStatus:
 
 
 def import_set(tx, spec: LicenseSetSpec) -> ImportReport:
-    """Verify ``spec`` and make it the tenant's set, then serve waiting users.
+    """Verify ``spec`` and make it the tenant's set, then serve waiting users
+    (their decisions join ``tx.decided``).
 
     :raises ImportRejected: a signature fails or more seats are in use than it
         grants; nothing changed (the report says per module what to remove).
@@ -28,4 +31,5 @@ def import_set(tx, spec: LicenseSetSpec) -> ImportReport:
         keyring=tx.keyring,
         installed_by=tx.actor,
         identify=tx.storage.users.identities,
+        plan_book=partial(DecisionBook, decided=tx.decided),
     )

@@ -20,7 +20,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -32,11 +32,12 @@ from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database, Failure, failure_kind
 from licensing_core.errors import UnknownTenant
 from licensing_core.identities import Identity
-from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing
 from licensing_core.tenants import is_tenant_id
+from scimsrv.provisioning.decisions import Decision, DecisionBook
 from scimsrv.services import tokens
 from scimsrv.services.errors import Busy, Unauthorized
+from scimsrv.services.observer import UNOBSERVED, Handling, Observer
 from scimsrv.settings import Settings
 from scimsrv.storage.protocol import Storage
 from scimsrv.storage.sql import SqlStorage
@@ -86,8 +87,8 @@ LOCAL_ACTOR = _local_actor()
 class Tx:
     """One use case's transaction: its session (for the licensing core), the
     tenant it acts on, the moment it stamps on everything it writes, the
-    cause the ledger records, the trusted license keys, the storage, and
-    who asked."""
+    cause the ledger records, the trusted license keys, the storage, who
+    asked, and the provisioning decisions its plan books made."""
 
     session: Session
     tenant_id: str
@@ -97,10 +98,12 @@ class Tx:
     storage: Storage
     # Who asked: "token <prefix> (<label>)", or the local operator.
     actor: str = ""
+    decided: list[Decision] = field(default_factory=list)
 
-    def plan_book(self, known: Mapping[int, Identity] | None = None) -> PlanBook:
-        """A :class:`PlanBook` for this transaction that records who each
-        associate is as SCIM knows them (userName, SCIM id); ``known``: the
+    def plan_book(self, known: Mapping[int, Identity] | None = None) -> DecisionBook:
+        """A :class:`~licensing_core.plan_state.PlanBook` for this transaction
+        that records who each associate is as SCIM knows them (userName, SCIM
+        id) and appends its decisions to :attr:`decided`; ``known``: the
         identities the caller has at hand, by associate id (the others are
         read when needed)."""
         given = dict(known or {})
@@ -109,23 +112,32 @@ class Tx:
             missing = [i for i in associate_ids if i not in given]
             return given | dict(self.storage.users.identities(missing)) if missing else given
 
-        return PlanBook(
+        return DecisionBook(
             self.session,
             self.tenant_id,
             at=self.at,
             cause=self.cause,
             keyring=self.keyring,
             identify=identify,
+            decided=self.decided,
         )
 
 
 class Service:
-    """Runs use cases against one database (one per process, shared by threads)."""
+    """Runs use cases against one database (one per process, shared by threads),
+    telling ``observer`` how it went."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock = utcnow,
+        observer: Observer = UNOBSERVED,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.observer = observer
 
     @property
     def keyring(self) -> KeyRing:
@@ -163,12 +175,24 @@ class Service:
                     if not tenant_known:  # no such tenant can exist: no query with it
                         raise UnknownTenant(f"no tenant {tenant_id!r}")
                     tx = Tx(session, tenant_id, self.clock(), cause, keyring, storage, actor)
-                    return work(tx)
+                    self.observer.admitted(tx, caller)
+                    result = work(tx)
+                if not dry_run:
+                    self.observer.committed(tx)
+                return result
             except (DBAPIError, PoolTimeout) as exc:
                 kind = failure_kind(exc)
+                handling: Handling = (
+                    "unexpected"
+                    if kind is None
+                    else "busy"
+                    if kind is Failure.BUSY or attempt == ATTEMPTS
+                    else "retried"
+                )
+                self.observer.database_failed(exc, handling)
                 if kind is None:
                     raise
-                if kind is Failure.BUSY or attempt == ATTEMPTS:
+                if handling == "busy":
                     log.warning("database busy (%s) on %s: %s", kind.value, cause, exc.__class__)
                     raise Busy("the database is busy; try again", self.retry_after) from exc
                 log.info("retrying %s after %s (attempt %d)", cause, exc.__class__, attempt)
