@@ -34,14 +34,16 @@ class JsonLines(logging.Formatter):
 
 
 def log_config(level: str = "INFO") -> dict[str, Any]:
-    """A :func:`logging.config.dictConfig` for the service and uvicorn: JSON lines
-    on stderr. uvicorn's own access log is left off: :mod:`scimsrv.http.access_log`
+    """A :func:`logging.config.dictConfig` for the service, the licensing core and
+    uvicorn: JSON lines on stderr; any other library's warnings too (the root
+    logger). uvicorn's own access log is left off: :mod:`scimsrv.http.access_log`
     writes one line per request without the query string."""
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     loggers = {
         name: {"handlers": ["json"], "level": level, "propagate": False}
         for name in (
             "scimsrv",
+            "licensing_core",
             "uvicorn",
             "uvicorn.error",
         )
@@ -53,4 +55,5 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
         "formatters": {"json": {"()": JsonLines}},
         "handlers": {"json": handler},
         "loggers": loggers,
+        "root": {"handlers": ["json"], "level": "WARNING"},
     }

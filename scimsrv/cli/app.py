@@ -23,6 +23,12 @@ from scimsrv.logs import log_config
 from scimsrv.metrics.workers import Supervisor, metrics_directory
 from scimsrv.storage import schema
 
+# Seconds a worker may take to answer the supervisor's ping before it is
+# replaced as hung. A new worker answers only once it has imported the
+# command line; on a loaded machine that takes longer than uvicorn's 5 s, and
+# each replacement would be killed in turn before it ever served.
+WORKER_PING_TIMEOUT = 30
+
 app = typer.Typer(
     no_args_is_help=True,
     help="SCIM 2.0 provisioning server for CRM user plans.",
@@ -65,20 +71,23 @@ def serve(
         workers=count,
         log_config=log_config(),
         access_log=False,
+        timeout_worker_healthcheck=WORKER_PING_TIMEOUT,
     )
+    refused = f"could not serve on {server_config.host}:{server_config.port}"
     with metrics_directory():
-        if server_config.workers > 1:
-            Supervisor(server_config, sockets=[server_config.bind_socket()]).run()
-            return
-        server = uvicorn.Server(server_config)
-        server.run()
-    if not server.started:
-        fail(f"could not serve on {server_config.host}:{server_config.port}")
+        try:
+            sockets = [server_config.bind_socket()]
+        except SystemExit:  # uvicorn has logged why
+            fail(refused)
+        supervisor = Supervisor(server_config, sockets=sockets)
+        supervisor.run()
+        if supervisor.failed_to_start:
+            fail(refused)
 
 
 class NoDelayConfig(uvicorn.Config):
     """uvicorn's settings, with TCP_NODELAY on the socket it binds itself for
-    several workers. Accepted connections inherit it; without it (uvicorn
+    its worker processes. Accepted connections inherit it; without it (uvicorn
     leaves it off on that socket) every keep-alive response after a
     connection's first waits about 40 ms for Nagle's algorithm."""
 

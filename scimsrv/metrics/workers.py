@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
@@ -41,7 +42,14 @@ def metrics_directory() -> Iterator[str]:
 class Supervisor(Multiprocess):
     """uvicorn's worker supervisor (it replaces a worker that died, and all
     of them on SIGHUP) that marks each worker it replaced dead for the
-    metrics."""
+    metrics. ``scimsrv serve`` runs even a single worker under it, so the
+    directory outlives every worker and is removed whatever stops the server
+    (a lone uvicorn server ends its process with the signal that stopped it)."""
+
+    @property
+    def failed_to_start(self) -> bool:
+        """A worker could not start (the app failed to load): the server stopped."""
+        return any(process.exitcode == STARTUP_FAILURE for process in self.processes)
 
     def keep_subprocess_alive(self) -> None:
         self._marking_dead(super().keep_subprocess_alive)
