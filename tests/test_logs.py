@@ -17,13 +17,12 @@ from licensing_core.license_set import license_set_to_json, load_default
 from licensing_core.signing import builtin_test_key, sign_license_set
 from scimsrv.logs import JsonLines
 from scimsrv.metrics.telemetry import Telemetry
-from scimsrv.services import tokens
 from scimsrv.services.transaction import LOCAL, Service
 from scimsrv.services.users import create_user
 from scimsrv.settings import Settings
 from tests.licensing_helpers import make_tenant
-from tests.scim_client import USER, Clock, live_tenant
-from tests.use_cases import tx_of, user_resource
+from tests.scim_client import USER, Clock, live_tenant, operator_headers
+from tests.use_cases import user_resource
 
 
 @contextmanager
@@ -53,10 +52,8 @@ def of(lines: list[dict], logger: str) -> list[dict]:
 @pytest.fixture
 def setup(db, tenant_id):
     client, tenant = live_tenant(db, tenant_id, Clock(), seats=1)
-    with db.write() as session:
-        operator = tokens.issue(tx_of(session), None, label="ops")
     with client:
-        yield client, tenant, {"Authorization": f"Bearer {operator}"}
+        yield client, tenant, operator_headers(db)
 
 
 def test_each_request_is_one_line_with_route_template_status_and_the_echoed_request_id(setup):

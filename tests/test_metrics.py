@@ -19,14 +19,12 @@ from licensing_core.tables import Tenant as TenantRow
 from scimsrv.http.app import create_app
 from scimsrv.metrics.exposition import exposition
 from scimsrv.metrics.telemetry import Telemetry
-from scimsrv.services import tokens
 from scimsrv.services.errors import Busy
 from scimsrv.services.transaction import LOCAL, Service
 from scimsrv.settings import Settings
 from tests.licensing_helpers import make_tenant
 from tests.metrics_helpers import Samples, parse, total, value
-from tests.scim_client import Clock, Tenant
-from tests.use_cases import tx_of
+from tests.scim_client import Clock, Tenant, operator_headers
 
 METRICS_TOKEN = "metrics-" + "x" * 32
 USERS_ID = "/t/{tenant}/scim/v2/Users/{id}"
@@ -59,10 +57,8 @@ def app_with(db, tenant_id: str, seats: int = 2, **settings) -> tuple[TestClient
 @pytest.fixture
 def setup(db, tenant_id):
     client, tenant = app_with(db, tenant_id)
-    with db.write() as session:
-        operator = tokens.issue(tx_of(session), None, label="ops")
     with client:
-        yield Setup(client, tenant, {"Authorization": f"Bearer {operator}"})
+        yield Setup(client, tenant, operator_headers(db))
 
 
 def test_metrics_answer_the_operator_token_or_the_metrics_token_and_nothing_else(setup):

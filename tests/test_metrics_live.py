@@ -11,7 +11,9 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -55,11 +57,6 @@ def scrape(live: LiveTenant) -> Samples:
 def worker_pids(directory: Path, kind: str) -> set[int]:
     """The pids with a ``kind`` file (``counter``, ``gauge_livesum``) in the metrics directory."""
     return {int(path.stem.rsplit("_", 1)[1]) for path in directory.glob(f"{kind}_*.db")}
-
-
-def metrics_directory(workdir: Path) -> Path:
-    [directory] = workdir.glob("scimsrv-metrics-*")
-    return directory
 
 
 def member(op: str, user_id: str) -> dict:
@@ -132,63 +129,68 @@ def assert_counts(samples: Samples, traffic: Traffic) -> None:
     assert value(samples, "scimsrv_plan_seats_bought", **plan) == 10
 
 
-def test_two_workers_counters_add_up_and_outlive_a_killed_worker(fresh_database_url, tmp_path):
-    env = {**server_env(fresh_database_url("postgres")), "TMPDIR": str(tmp_path)}
-    with live_server(env, tmp_path, workers=2) as (root, log):
-        directory = metrics_directory(tmp_path)
-        with tenant_on(env, root, log, "metrics-live") as live:
-            traffic = Traffic(live)
-            drive(traffic)
-            both_workers_answered(traffic, directory)
-            assert_counts(scrape(live), traffic)
-
-            lines = [json.loads(line) for line in log.read_text().splitlines()]
-            mine = [line for line in lines if line.get("tenant") == live.tenant]
-            decided = [line for line in mine if line["logger"] == "scimsrv.provisioning"]
-            assert Counter(line["state"] for line in decided) == {
-                "licensed": 11,
-                "pending": 3,
-                "none": 1,
-            }
-            answered = [line for line in mine if line["logger"] == "scimsrv.access"]
-            assert len(answered) == sum(traffic.sent.values())
-
-            victim = min(worker_pids(directory, "counter"))
-            os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
-            deadline = time.monotonic() + 60
-            while victim in worker_pids(directory, "gauge_livesum"):
-                assert time.monotonic() < deadline, "the dead worker's live gauge stayed"
-                time.sleep(0.1)
-            samples = scrape(live)
-            assert_counts(samples, traffic)  # the dead worker's counts are still there
-            assert victim in worker_pids(directory, "counter")
-            assert samples[("scimsrv_http_requests_in_progress", frozenset())] == 1  # the scrape
+@contextmanager
+def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[Traffic, Path]]:
+    """A tenant on ``scimsrv serve --workers N`` (temporary files in ``workdir``):
+    its traffic and the server's metrics directory, which must be gone after
+    the server stops."""
+    env = {**server_env(url), "TMPDIR": str(workdir)}
+    with live_server(env, workdir, workers=workers) as (root, log):
+        [directory] = workdir.glob("scimsrv-metrics-*")
+        with tenant_on(env, root, log, "metrics") as live:
+            yield Traffic(live), directory
     assert not directory.exists()
+
+
+def test_two_workers_counters_add_up_and_outlive_a_killed_worker(fresh_database_url, tmp_path):
+    with served(fresh_database_url("postgres"), tmp_path, workers=2) as (traffic, directory):
+        live = traffic.live
+        drive(traffic)
+        both_workers_answered(traffic, directory)
+        assert_counts(scrape(live), traffic)
+
+        lines = [json.loads(line) for line in live.log.read_text().splitlines()]
+        mine = [line for line in lines if line.get("tenant") == live.tenant]
+        decided = [line for line in mine if line["logger"] == "scimsrv.provisioning"]
+        assert Counter(line["state"] for line in decided) == {
+            "licensed": 11,
+            "pending": 3,
+            "none": 1,
+        }
+        answered = [line for line in mine if line["logger"] == "scimsrv.access"]
+        assert len(answered) == sum(traffic.sent.values())
+
+        victim = min(worker_pids(directory, "counter"))
+        os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
+        deadline = time.monotonic() + 60
+        while victim in worker_pids(directory, "gauge_livesum"):
+            assert time.monotonic() < deadline, "the dead worker's live gauge stayed"
+            time.sleep(0.1)
+        samples = scrape(live)
+        assert_counts(samples, traffic)  # the dead worker's counts are still there
+        assert victim in worker_pids(directory, "counter")
+        assert samples[("scimsrv_http_requests_in_progress", frozenset())] == 1  # the scrape
 
 
 def test_one_worker_serves_its_metrics_from_a_fresh_directory(fresh_database_url, tmp_path):
-    env = {**server_env(fresh_database_url("sqlite")), "TMPDIR": str(tmp_path)}
-    with live_server(env, tmp_path, workers=1) as (root, log):
-        directory = metrics_directory(tmp_path)
-        with tenant_on(env, root, log, "metrics-one") as live:
-            traffic = Traffic(live)
-            for i in range(3):
-                traffic.call(
-                    "POST", "/Users", "/Users", 201, json={"schemas": [USER], "userName": f"u{i}"}
-                )
-            traffic.call("GET", "/Users", "/Users", 200)
-            samples = scrape(live)
-            assert total(samples, "scimsrv_http_requests_total", tenant=live.tenant) == 4
-            assert (
-                value(
-                    samples,
-                    "scimsrv_http_requests_total",
-                    tenant=live.tenant,
-                    method="POST",
-                    route=BASE + "/Users",
-                    status="201",
-                )
-                == 3
+    with served(fresh_database_url("sqlite"), tmp_path, workers=1) as (traffic, directory):
+        live = traffic.live
+        for i in range(3):
+            traffic.call(
+                "POST", "/Users", "/Users", 201, json={"schemas": [USER], "userName": f"u{i}"}
             )
-            assert len(worker_pids(directory, "counter")) == 1
-    assert not directory.exists()
+        traffic.call("GET", "/Users", "/Users", 200)
+        samples = scrape(live)
+        assert total(samples, "scimsrv_http_requests_total", tenant=live.tenant) == 4
+        assert (
+            value(
+                samples,
+                "scimsrv_http_requests_total",
+                tenant=live.tenant,
+                method="POST",
+                route=BASE + "/Users",
+                status="201",
+            )
+            == 3
+        )
+        assert len(worker_pids(directory, "counter")) == 1
