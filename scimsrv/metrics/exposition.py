@@ -1,6 +1,7 @@
-"""One scrape: every worker's metrics (the files of ``PROMETHEUS_MULTIPROC_DIR``
-when ``scimsrv serve`` runs several workers' worth of them, else this process's
-registry) and the database figures, in the format the scraper accepts."""
+"""One scrape: every worker's metrics (the files of ``PROMETHEUS_MULTIPROC_DIR``,
+which ``scimsrv serve`` sets up; this process's registry when the app is
+served without it, as by a bare ``uvicorn scimsrv.asgi:app`` or in tests) and
+the database figures, in the format the scraper accepts."""
 
 from __future__ import annotations
 
