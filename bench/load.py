@@ -14,7 +14,9 @@ asyncio workers on loopback, every loop bounded in requests and in seconds:
 * list page     GET /Users?startIndex=N&count=100 (Okta import)
 
 and prints req/s, median latency and the ratio to the ceiling next to the
-goals. Machines are shared and noisy: compare ratios from one run only.
+goals, and after each database's measures the server's own /metrics per
+route (bench/metrics_excerpt.py). Machines are shared and noisy: compare
+ratios from one run only.
 
     .venv/bin/python bench/load.py                       # full: 100k users, ~5-8 min
     .venv/bin/python bench/load.py --users 5000 --big-group 4000 --small-group 1000 \\
@@ -44,11 +46,13 @@ from typing import IO, Any
 
 import httpx
 import psycopg
+from rich.console import Console
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import seed  # noqa: E402
+from bench.metrics_excerpt import excerpt  # noqa: E402
 from licensing_core.db import Database  # noqa: E402
 
 SCIM_JSON = "application/scim+json"
@@ -194,6 +198,7 @@ def scimsrv_env(url: str, port: int) -> dict[str, str]:
         "SCIMSRV_DATABASE_URL": url,
         "PYTHONPATH": str(REPO),
         "SCIMSRV_PORT": str(port),
+        "SCIMSRV_METRICS_TOKEN": uuid.uuid4().hex,
     }
     for key in ("SCIMSRV_PUBLIC_URL", "SCIMSRV_WORKERS"):
         env.pop(key, None)
@@ -265,8 +270,10 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Measure]:
             seeded = seed.seed_users(db.engine, TENANT, total)
             print(f"  seeded {total} users in {time.perf_counter() - started:.1f}s", flush=True)
             serve = scimsrv_command("serve", "--port", str(port))
-            with serving(serve, port, env):
-                return asyncio.run(_measure_scim(db, base, token, seeded, sizes, args))
+            with serving(serve, port, env) as origin:
+                measures = asyncio.run(_measure_scim(db, base, token, seeded, sizes, args))
+                Console().print(excerpt(origin, env["SCIMSRV_METRICS_TOKEN"]))
+                return measures
         finally:
             db.dispose()
 

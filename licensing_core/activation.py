@@ -14,6 +14,7 @@ new seats to the users waiting for them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,13 +147,16 @@ def import_license_set(
     keyring: KeyRing,
     installed_by: str = "",
     identify: Identify | None = None,
+    plan_book: Callable[..., PlanBook] = PlanBook,
 ) -> ImportReport:
     """Verify ``spec`` and make it the tenant's license set, in the caller's transaction.
 
     The set becomes a new version of the tenant's license history
     (:mod:`licensing_core.license_history`), in force from ``at``;
     ``installed_by`` says who imported it (an operator, a token);
-    ``identify`` names the waiting users it serves (see :class:`PlanBook`).
+    ``identify`` names the waiting users it serves (see :class:`PlanBook`);
+    ``plan_book`` makes the book that serves them (a :class:`PlanBook`, or a
+    subclass that also keeps its outcomes).
 
     Raises ImportRejected (with the report) when a signature fails or a module
     has more seats in use than the new set grants; the caller's transaction

@@ -45,6 +45,13 @@ IN_USE = (
 )
 
 
+# The modulelicense rows that are user plans (extraFlags=1 user licenses).
+USER_PLANS = (
+    ModuleLicense.license_type == USER_LICENSE,
+    ModuleLicense.extra_flags.op("&")(USER_PLAN_FLAG) == USER_PLAN_FLAG,
+)
+
+
 @dataclass(frozen=True)
 class Seats:
     """Bought and used seats of one module."""
@@ -115,12 +122,7 @@ def user_license_seats(session: Session, tenant_id: str) -> list[Seats]:
 
 def plans_in_use(session: Session, tenant_id: str) -> list[Seats]:
     """Approach 2: every user plan (extraFlags=1) with the licenses in use."""
-    return _seats(
-        session,
-        tenant_id,
-        ModuleLicense.license_type == USER_LICENSE,
-        ModuleLicense.extra_flags.op("&")(USER_PLAN_FLAG) == USER_PLAN_FLAG,
-    )
+    return _seats(session, tenant_id, *USER_PLANS)
 
 
 def seat_problems(session: Session, tenant_id: str) -> list[str]:

@@ -3,7 +3,7 @@ as the CLI options (pydantic-settings)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from licensing_core.db import DEFAULT_LOCK_TIMEOUT
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Days an audit log entry is kept (0: for ever); pruned when `scimsrv
     # serve` starts and by `scimsrv db prune-log` (docs/audit-log.md).
     audit_retention_days: int = Field(365, ge=0)
+    # A bearer token that reads GET /metrics only (besides any operator
+    # token); "" for none.
+    metrics_token: SecretStr = SecretStr("")
 
     def origin(self) -> str:
         """Scheme, host and port of the service as operators hand it to an IdP."""

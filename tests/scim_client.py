@@ -111,4 +111,10 @@ def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[Te
     return client, Tenant(client, db, tenant_id, clock)
 
 
-__all__ = ["Clock", "Operator", "Tenant", "create_tenant", "live_tenant"]
+def operator_headers(db) -> dict[str, str]:
+    """The Authorization header of a new operator token (the admin API, /metrics)."""
+    token = run(db, lambda tx: tokens.issue(tx, None, "ops"))
+    return {"Authorization": f"Bearer {token}"}
+
+
+__all__ = ["Clock", "Operator", "Tenant", "create_tenant", "live_tenant", "operator_headers"]

@@ -13,7 +13,6 @@ import socket
 
 import typer
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from scimsrv.cli import log
 from scimsrv.cli.directory import groups, users
@@ -25,10 +24,17 @@ from scimsrv.cli.support import fail, migrated, run, settings
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
+from scimsrv.metrics.workers import Supervisor, metrics_directory
 from scimsrv.services import audit
 from scimsrv.services.tenants import reconcile_waiting
 from scimsrv.services.transaction import Service
 from scimsrv.storage import schema
+
+# Seconds a worker may take to answer the supervisor's ping before it is
+# replaced as hung. A new worker answers only once it has imported the
+# command line; on a loaded machine that takes longer than uvicorn's 5 s, and
+# each replacement would be killed in turn before it ever served.
+WORKER_PING_TIMEOUT = 60
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -63,7 +69,8 @@ def serve(
     port: int = typer.Option(None, help="Listen port [env SCIMSRV_PORT; 8000]"),
     workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
 ) -> None:
-    """Apply pending migrations and the audit log's retention, then serve HTTP."""
+    """Apply pending migrations and the audit log's retention, serve waiting users,
+    then serve HTTP (metrics of every worker at /metrics)."""
     config = settings()
     logging.config.dictConfig(log_config())
     run(lambda tx: audit.prune(tx, config.audit_retention_days))
@@ -82,26 +89,23 @@ def serve(
         workers=count,
         log_config=log_config(),
         access_log=False,
-        # A worker that does not answer uvicorn's ping within this many seconds
-        # is killed and replaced; its default, 5 s, kills workers still
-        # importing on a busy machine, over and over.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        timeout_worker_healthcheck=WORKER_PING_TIMEOUT,
     )
-    if server_config.workers > 1:
-        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(server_config)
-    server.run()
-    if not server.started:
-        fail(f"could not serve on {server_config.host}:{server_config.port}")
-
-
-WORKER_HEALTHCHECK_SECONDS = 60
+    refused = f"could not serve on {server_config.host}:{server_config.port}"
+    with metrics_directory():
+        try:
+            sockets = [server_config.bind_socket()]
+        except SystemExit:  # uvicorn has logged why
+            fail(refused)
+        supervisor = Supervisor(server_config, sockets=sockets)
+        supervisor.run()
+        if supervisor.failed_to_start:
+            fail(refused)
 
 
 class NoDelayConfig(uvicorn.Config):
     """uvicorn's settings, with TCP_NODELAY on the socket it binds itself for
-    several workers. Accepted connections inherit it; without it (uvicorn
+    its worker processes. Accepted connections inherit it; without it (uvicorn
     leaves it off on that socket) every keep-alive response after a
     connection's first waits about 40 ms for Nagle's algorithm."""
 

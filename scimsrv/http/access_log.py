@@ -1,9 +1,11 @@
 """One log event per request on the ``scimsrv.access`` logger (a JSON line on
-stderr, :mod:`scimsrv.logs`): request
-id, method, route template, tenant, status and duration. Never the query
-string (a client may put a token there) nor any header; the request id comes
-from ``X-Request-Id`` when the client sends a sane one, else it is made
-here, and it is echoed in the response's ``X-Request-Id``."""
+stderr, :mod:`scimsrv.logs`): request id, method, route template, tenant,
+status and duration; the same request counted and timed in the metrics
+(:class:`~scimsrv.metrics.telemetry.Telemetry`). Never the query string (a
+client may put a token there) nor any header; the request id comes from
+``X-Request-Id`` when the client sends a sane one, else it is made here; it
+is echoed in the response's ``X-Request-Id`` and stamped on every log line
+written while the request is answered (:data:`scimsrv.logs.CURRENT_REQUEST_ID`)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,14 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scimsrv.logs import CURRENT_REQUEST_ID
+from scimsrv.metrics.telemetry import Telemetry
+
 log = logging.getLogger("scimsrv.access")
 REQUEST_ID = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_TENANT = re.compile(r"^/t/([^/]+)/")
+# The tenant a path names: its SCIM API or its part of the admin API.
+_TENANT = re.compile(r"^/(?:t|admin/v1/tenants)/([^/]+)(?:/|$)")
 
 
 def request_id(scope: Scope) -> str:
@@ -46,8 +52,9 @@ def route_template(scope: Scope) -> str:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
         self.app = app
+        self.telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,6 +63,8 @@ class AccessLog:
         started = time.perf_counter()
         rid = request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
+        stamped = CURRENT_REQUEST_ID.set(rid)
+        self.telemetry.request_started()
         status = 500
 
         async def tracking(message: Message) -> None:
@@ -68,13 +77,18 @@ class AccessLog:
         try:
             await self.app(scope, receive, tracking)
         finally:
-            tenant = _TENANT.match(scope.get("path", ""))
+            seconds = time.perf_counter() - started
+            match = _TENANT.match(scope.get("path", ""))
+            tenant = match.group(1) if match else None
+            method, route = scope.get("method", ""), route_template(scope)
+            self.telemetry.request_finished(method, route, tenant, status, seconds)
             fields = {
                 "request_id": rid,
-                "method": scope.get("method"),
-                "route": route_template(scope),
-                "tenant": tenant.group(1) if tenant else None,
+                "method": method,
+                "route": route,
+                "tenant": tenant,
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
             }
             log.info("request", extra={"fields": fields})
+            CURRENT_REQUEST_ID.reset(stamped)

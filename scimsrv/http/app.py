@@ -29,6 +29,7 @@ from scimsrv.http.access_log import AccessLog
 from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules, tenants
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
+from scimsrv.http.metrics import metrics
 from scimsrv.http.middleware import ScimServerErrors
 from scimsrv.http.pages.license_page import license_page
 from scimsrv.http.paths import CanonicalEndpointNames
@@ -46,6 +47,7 @@ from scimsrv.http.scim.resources import (
     search,
 )
 from scimsrv.http.scim.search import search_all
+from scimsrv.metrics.telemetry import Telemetry
 from scimsrv.services.transaction import Service
 from scimsrv.settings import Settings
 
@@ -98,6 +100,7 @@ def create_app(
     """The app; ``clock`` (naive UTC) stamps every write, so tests can control time."""
     settings = settings or Settings()
     database = db or Database.from_url(settings.database_url, lock_timeout=settings.lock_timeout)
+    telemetry = Telemetry()
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -164,6 +167,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            route("/metrics", GET=metrics),
             Mount(TENANT_BASE, routes=scim),
             Mount(ADMIN_BASE, routes=admin),
         ],
@@ -171,17 +175,18 @@ def create_app(
         # resort, then the limit (before any work).
         middleware=[
             Middleware(CanonicalEndpointNames),
-            Middleware(AccessLog),
+            Middleware(AccessLog, telemetry=telemetry),
             Middleware(SecurityHeaders),
             Middleware(ScimServerErrors),
             Middleware(
                 RateLimit,
                 rate=settings.rate_limit / settings.workers,
                 burst=settings.rate_burst / settings.workers,
+                refused=telemetry.rate_limited,
             ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.service = Service(database, settings, clock)
+    app.state.service = Service(database, settings, clock, telemetry)
     return app

@@ -15,6 +15,7 @@ import math
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,12 +34,16 @@ class Bucket:
 
 
 class RateLimit:
-    """``rate`` requests a second per tenant, ``burst`` at once; 0 disables."""
+    """``rate`` requests a second per tenant, ``burst`` at once; 0 disables.
+    ``refused`` is told the tenant (as the path spells it) of each refusal."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: float) -> None:
+    def __init__(
+        self, app: ASGIApp, rate: float, burst: float, refused: Callable[[str], None]
+    ) -> None:
         self.app = app
         self.rate = rate
         self.burst = max(1.0, burst)
+        self.refused = refused
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
 
     def wait(self, tenant: str, now: float) -> float:
@@ -62,6 +67,7 @@ class RateLimit:
             return
         wait = self.wait(match.group(1), time.monotonic())
         if wait > 0:
+            self.refused(match.group(1))
             retry = str(max(1, math.ceil(wait)))
             refusal = ScimError(429, f"too many requests for this tenant; retry in {retry} s")
             await error_response(refusal, headers={"Retry-After": retry})(scope, receive, send)

@@ -39,10 +39,12 @@ from licensing_core.identities import Identity
 from licensing_core.plan_state import PlanBook
 from licensing_core.signing import KeyRing
 from licensing_core.tenants import is_tenant_id
+from scimsrv.provisioning.decisions import Decision, decision
 from scimsrv.scim.errors import ScimError
 from scimsrv.services import audit, tokens
 from scimsrv.services.audit import Journal, RequestInfo
 from scimsrv.services.errors import Busy, Unauthorized
+from scimsrv.services.observer import UNOBSERVED, Handling, Observer
 from scimsrv.settings import Settings
 from scimsrv.storage.protocol import Storage
 from scimsrv.storage.sql import SqlStorage
@@ -93,7 +95,8 @@ class Tx:
     """One use case's transaction: its session (for the licensing core), the
     tenant it acts on, the moment it stamps on everything it writes, the
     cause the ledger records, the trusted license keys, the storage, who
-    asked, and the journal of what it changed (its audit entry)."""
+    asked, and the journal of what it changed (its audit entry and its
+    provisioning decisions)."""
 
     session: Session
     tenant_id: str
@@ -117,7 +120,8 @@ class Tx:
         """A :class:`PlanBook` for this transaction that records who each
         associate is as SCIM knows them (userName, SCIM id); ``known``: the
         identities the caller has at hand, by associate id (the others are
-        read when needed)."""
+        read when needed). Its outcomes join the journal (the recompute
+        notes them there)."""
         given = dict(known or {})
 
         def identify(associate_ids: Sequence[int]) -> Mapping[int, Identity]:
@@ -135,14 +139,33 @@ class Tx:
             identify=identify,
         )
 
+    @property
+    def decided(self) -> list[Decision]:
+        """The provisioning decisions of this transaction: one per user whose
+        plans or state changed, from where it started to where it ended."""
+        nobody = Identity("")
+        return [
+            decision(self.tenant_id, outcome, self.journal.identities.get(assoc_id, nobody))
+            for assoc_id, outcome in self.journal.outcomes.items()
+            if outcome.moved
+        ]
+
 
 class Service:
-    """Runs use cases against one database (one per process, shared by threads)."""
+    """Runs use cases against one database (one per process, shared by threads),
+    telling ``observer`` how it went."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock = utcnow,
+        observer: Observer = UNOBSERVED,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.observer = observer
 
     @property
     def keyring(self) -> KeyRing:
@@ -182,15 +205,26 @@ class Service:
                     if not tenant_known:  # no such tenant can exist: no query with it
                         raise UnknownTenant(f"no tenant {tenant_id!r}")
                     tx = Tx(session, tenant_id, self.clock(), cause, keyring, storage, actor)
+                    self.observer.admitted(tx, caller)
                     result = work(tx)
                     if request is not None and write and not dry_run and not tx.journal.purged:
                         audit.record(tx, request)
-                    return result
+                if not dry_run:
+                    self.observer.committed(tx)
+                return result
             except (DBAPIError, PoolTimeout) as exc:
                 kind = failure_kind(exc)
+                handling: Handling = (
+                    "unexpected"
+                    if kind is None
+                    else "busy"
+                    if kind is Failure.BUSY or attempt == ATTEMPTS
+                    else "retried"
+                )
+                self.observer.database_failed(exc, handling)
                 if kind is None:
                     raise
-                if kind is Failure.BUSY or attempt == ATTEMPTS:
+                if handling == "busy":
                     log.warning("database busy (%s) on %s: %s", kind.value, cause, exc.__class__)
                     raise Busy("the database is busy; try again", self.retry_after) from exc
                 log.info("retrying %s after %s (attempt %d)", cause, exc.__class__, attempt)
