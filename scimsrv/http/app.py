@@ -30,6 +30,7 @@ from scimsrv.http.admin import licenses, reports, rules
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
+from scimsrv.http.pages.holders import license_holders_page
 from scimsrv.http.pages.license_page import license_page
 from scimsrv.http.paths import CanonicalEndpointNames
 from scimsrv.http.rate_limit import RateLimit
@@ -144,6 +145,7 @@ def create_app(
         ),
         route("/tenants/{tenant}/reports/usage", GET=reports.usage),
         route("/tenants/{tenant}/license", GET=license_page),
+        route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
     ]
     app = Starlette(
         routes=[
