@@ -73,8 +73,13 @@ class LicenseStatus:
     next_check_date: datetime | None
     modules: tuple[ModuleStatus, ...]
     verification: TenantVerification
-    errors: tuple[str, ...]
+    date_errors: tuple[str, ...]  # past the stop date
     warnings: tuple[str, ...]
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Every error: one line per failing signature (:attr:`verification`), then the dates."""
+        return (*self.verification.messages(), *self.date_errors)
 
     @property
     def valid(self) -> bool:
@@ -129,12 +134,10 @@ def license_status(
         )
         for row, in_use in rows
     )
-    errors = verification.messages()
     warnings = []
     if verification.test_key_used:
         warnings.append(TEST_KEY_WARNING)
     if owner is not None:
-        errors += _date_errors(owner, at)
         warnings += _date_warnings(owner, at)
     return LicenseStatus(
         tenant_id=tenant_id,
@@ -150,7 +153,7 @@ def license_status(
         next_check_date=owner.next_check_date if owner else None,
         modules=modules,
         verification=verification,
-        errors=tuple(errors),
+        date_errors=tuple(_date_errors(owner, at)) if owner is not None else (),
         warnings=tuple(warnings),
     )
 

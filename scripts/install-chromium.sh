@@ -1,10 +1,11 @@
 #!/bin/sh
-# Install headless Chromium for the license page browser test (Debian packages
-# chromium and chromium-driver). Idempotent: does nothing when /usr/bin/chromium
-# exists. Uses sudo only when not running as root.
+# Install headless Chromium for the Licenses page browser tests (Debian packages
+# chromium and chromium-driver; the tests drive it through Selenium). Idempotent:
+# does nothing when both /usr/bin/chromium and /usr/bin/chromedriver exist. Uses
+# sudo only when not running as root.
 set -eu
 
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     echo "chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
     exit 0
 fi

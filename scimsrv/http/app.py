@@ -31,6 +31,7 @@ from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.metrics import metrics
 from scimsrv.http.middleware import ScimServerErrors
+from scimsrv.http.pages.holders import license_holders_page
 from scimsrv.http.pages.license_page import license_page
 from scimsrv.http.paths import CanonicalEndpointNames
 from scimsrv.http.rate_limit import RateLimit
@@ -162,6 +163,7 @@ def create_app(
         route("/tenants/{tenant}/plans", GET=plans.plan_catalog),
         route("/plans", GET=plans.plan_catalog),
         route("/tenants/{tenant}/log", GET=audit_log.show_log),
+        route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
     ]
     app = Starlette(
         routes=[

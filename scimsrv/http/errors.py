@@ -1,7 +1,11 @@
 """The one place where exceptions become HTTP responses (RFC 7644 §3.12).
 
 Every error the service answers, 404 and 405 of unknown paths and methods
-included, is a SCIM Error body with ``application/scim+json``. Domain errors
+included, is a SCIM Error body with ``application/scim+json``; only a
+browser on the admin paths (its ``Accept`` names ``text/html``), where the
+Licenses page lives, gets the same status, headers and detail as an HTML
+page (:func:`answer`): a 401 there is the sign-in page a browser
+shows when its Basic prompt is cancelled, not raw JSON. Domain errors
 of the licensing core get their status here, and only here; an exception
 nobody expected is a 500 (:mod:`scimsrv.http.middleware`), logged with its
 traceback, never shown to the client. A write refused for what it asks (a
@@ -15,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.status import HTTP_401_UNAUTHORIZED
 
 from licensing_core.activation import ImportRejected
 from licensing_core.errors import (
@@ -30,6 +35,7 @@ from licensing_core.tenants import InvalidTenant
 from scimsrv.http.admin.views import import_view
 from scimsrv.http.auth import ADMIN_CHALLENGE, CHALLENGE, caller, is_admin
 from scimsrv.http.bodies import SCIM_CONTENT_TYPE
+from scimsrv.http.pages.rendering import page
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.services.errors import Busy, Unauthorized
 
@@ -41,6 +47,16 @@ def error_response(error: ScimError, headers: dict[str, str] | None = None) -> J
         media_type=SCIM_CONTENT_TYPE,
         headers=headers,
     )
+
+
+def answer(request: Request, error: ScimError, headers: dict[str, str] | None = None) -> Response:
+    """``error`` as the caller reads it: an HTML page for a browser on an admin path
+    (its ``Accept`` names ``text/html``), else the SCIM Error JSON."""
+    if is_admin(request) and "text/html" in request.headers.get("accept", ""):
+        heading = "Sign in" if error.status == HTTP_401_UNAUTHORIZED else "Not possible"
+        context = {"status": error.status, "heading": heading, "detail": error.detail}
+        return page(request, "error.html", context, status_code=error.status, headers=headers)
+    return error_response(error, headers)
 
 
 def domain_error(exc: LicensingError) -> ScimError:
@@ -57,14 +73,14 @@ def domain_error(exc: LicensingError) -> ScimError:
     return ScimError(409, str(exc))
 
 
-async def scim_error(_request: Request, exc: Exception) -> Response:
+async def scim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScimError)
-    return error_response(exc)
+    return answer(request, exc)
 
 
-async def licensing_error(_request: Request, exc: Exception) -> Response:
+async def licensing_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LicensingError)
-    return error_response(domain_error(exc))
+    return answer(request, domain_error(exc))
 
 
 async def import_rejected(_request: Request, exc: Exception) -> Response:
@@ -76,19 +92,20 @@ async def import_rejected(_request: Request, exc: Exception) -> Response:
 async def unauthorized(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Unauthorized)
     challenge = ADMIN_CHALLENGE if is_admin(request) else CHALLENGE
-    return error_response(ScimError(401, exc.detail), headers=challenge)
+    return answer(request, ScimError(401, exc.detail), headers=challenge)
 
 
-async def busy(_request: Request, exc: Exception) -> Response:
+async def busy(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Busy)
-    return error_response(ScimError(503, exc.detail), headers={"Retry-After": str(exc.retry_after)})
+    retry = {"Retry-After": str(exc.retry_after)}
+    return answer(request, ScimError(503, exc.detail), headers=retry)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (unknown path, wrong method) as SCIM errors; keeps ``Allow``."""
     assert isinstance(exc, HTTPException)
     detail = f"{exc.detail}: {request.method} {request.url.path}"
-    return error_response(ScimError(exc.status_code, detail), headers=exc.headers)
+    return answer(request, ScimError(exc.status_code, detail), headers=exc.headers)
 
 
 def audited(handler):

@@ -1,0 +1,2 @@
+"""The admin API's HTML pages: the Licenses page and the holders partial it frames
+(docs/licenses-page.md)."""
