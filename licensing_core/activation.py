@@ -26,6 +26,7 @@ from licensing_core.identities import Identify
 from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
 from licensing_core.plan_state import PlanBook
+from licensing_core.plural import plural
 from licensing_core.signing import KeyRing, signed_key_label, verify_set
 from licensing_core.tables import (
     USER_LICENSE,
@@ -96,6 +97,8 @@ class ImportReport:
     serial_number: str
     modules: tuple[ModuleChange, ...]
     problems: tuple[str, ...] = ()
+    # The problems in one line (SetVerification.summary).
+    summary: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -106,9 +109,8 @@ class ImportReport:
         return tuple(m for m in self.modules if m.blocks)
 
     def lines(self) -> list[str]:
-        """Readable lines: the signature problems, else per blocking module who holds it."""
-        if self.problems:
-            return list(self.problems)
+        """Readable lines: per blocking module who holds it (signature problems
+        are said in one line: :attr:`summary`)."""
         lines = []
         for m in self.blocking:
             what = m.why or f"in use {m.in_use}, new total {m.new_total}"
@@ -125,11 +127,11 @@ class ImportRejected(LicensingError):
     def __init__(self, report: ImportReport) -> None:
         self.report = report
         if report.problems:
-            reason = f"{len(report.problems)} signature problem(s): {report.problems[0]}"
+            reason = report.summary or report.problems[0]
         else:
             blocking = report.blocking
             reason = (
-                f"more seats are in use than it grants on {len(blocking)} module(s): "
+                f"more seats are in use than it grants on {plural(len(blocking), 'module')}: "
                 + ", ".join(f"{m.module_name} (remove {m.to_remove})" for m in blocking)
             )
         super().__init__(f"license set rejected: {reason}")
@@ -158,7 +160,10 @@ def import_license_set(
     """
     get_tenant(session, tenant_id)
     if any(m.license_number is None for m in spec.modules):
-        raise InvalidLicenseSet("the license set has modules without a licenseNumber: not issued")
+        raise InvalidLicenseSet(
+            "the license set is not issued (modules without a licenseNumber) and so unsigned: "
+            "the vendor issues and signs it with `scimsrv license sign`"
+        )
     owner_spec = spec.owner
     verdict = verify_set(owner_spec, spec.modules, keyring)
     if not verdict.valid:
@@ -169,6 +174,7 @@ def import_license_set(
                 owner_spec.serial_number,
                 (),
                 tuple(verdict.messages()),
+                verdict.summary(),
             )
         )
 

@@ -1,17 +1,20 @@
 """What the rules as they stand in a transaction would change: which users would
 change plan and, per module, the seats in use now and after against the seats
-bought. Nothing is written; a rule edit previews before it recomputes."""
+bought, and warnings about rules that cannot do what they say (a group no
+group of the tenant has, a group or role on a rule for all users). Nothing
+is written; a rule edit previews before it recomputes."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from licensing_core.catalog import load_catalog
 from licensing_core.counting import user_license_seats
 from licensing_core.holdings import read_holdings
 from scimsrv.provisioning.recompute import CHUNK, requests, subjects
 from scimsrv.provisioning.rules import Rule
+from scimsrv.storage.tables import BY_EXTERNAL_ID, SCOPE_ALL, SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class SeatImpact:
 class Preview:
     changes: list[PlanChange]
     seats: list[SeatImpact]
+    warnings: list[str] = field(default_factory=list)
 
 
 def preview(tx, rules: list[Rule]) -> Preview:
@@ -69,4 +73,34 @@ def preview(tx, rules: list[Rule]) -> Preview:
         for s in user_license_seats(tx.session, tx.tenant_id)
         if (name := s.module_name) in plans or delta[name]
     ]
-    return Preview(changes, seats)
+    return Preview(changes, seats, rule_warnings(tx, rules))
+
+
+def rule_warnings(tx, rules: list[Rule]) -> list[str]:
+    """Enabled rules that cannot do what they say: one naming a group that no
+    group of the tenant has (yet: identity providers may push it later), one
+    for all users that names a group or role (ignored)."""
+    enabled = [rule for rule in rules if rule.enabled]
+    grouped = [rule for rule in enabled if rule.scope in (SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP)]
+    names, external_ids = tx.storage.rules.groups_found(
+        [r.target for r in grouped if r.target_by != BY_EXTERNAL_ID],
+        [r.target for r in grouped if r.target_by == BY_EXTERNAL_ID],
+    )
+    warnings = []
+    for rule in enabled:
+        if rule.scope == SCOPE_ALL and rule.target:
+            warnings.append(
+                f"rule {rule.position} is for all users: {rule.target!r} is ignored "
+                "(use scope has-role or in-group to match it)"
+            )
+        elif rule in grouped:
+            by_id = rule.target_by == BY_EXTERNAL_ID
+            if (rule.target if by_id else rule.target.casefold()) not in (
+                external_ids if by_id else names
+            ):
+                what = "externalId" if by_id else "displayName"
+                warnings.append(
+                    f"rule {rule.position} names group {rule.target!r}, but no group of the "
+                    f"tenant has that {what} (yet)"
+                )
+    return warnings

@@ -98,8 +98,10 @@ def rule_view(rule: Rule) -> dict:
 
 
 def preview_view(preview: Preview) -> dict:
-    """The preview as JSON: users who would change plan and seats per module."""
+    """The preview as JSON: users who would change plan, seats per module, and
+    warnings about rules that cannot do what they say."""
     return {
+        "warnings": list(preview.warnings),
         "changes": [
             {"userId": c.user_id, "userName": c.user_name, "before": c.before, "after": c.after}
             for c in preview.changes
