@@ -229,9 +229,7 @@ def test_import_refuses_a_set_signed_with_an_unknown_key(db, tenant_id):
         f"license set rejected: the license set is signed with key {key.kid}, which this "
         "server does not trust: add the vendor's public key to SCIMSRV_LICENSE_PUBLIC_KEYS"
     )
-    assert all(
-        p.endswith(f"signed with unknown key {key.kid}") for p in caught.value.report.problems
-    )
+    assert all(f"signed with unknown key {key.kid}" in p for p in caught.value.report.problems)
 
 
 def test_import_refuses_a_set_without_computed_seats(db, tenant_id):
