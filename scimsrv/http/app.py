@@ -27,6 +27,7 @@ from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
 from scimsrv.http.admin import licenses, reports, rules
+from scimsrv.http.admin.openapi import openapi
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.middleware import ScimServerErrors
@@ -135,7 +136,9 @@ def create_app(
     admin = [
         route("/tenants/{tenant}/rules", GET=rules.list_rules, POST=rules.add_rule),
         route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
-        route("/tenants/{tenant}/rules/{rule}", PATCH=rules.change_rule, DELETE=rules.remove_rule),
+        route(
+            "/tenants/{tenant}/rules/{rule:int}", PATCH=rules.change_rule, DELETE=rules.remove_rule
+        ),
         route("/tenants/{tenant}/check", GET=licenses.check),
         route(
             "/tenants/{tenant}/license-set",
@@ -144,6 +147,7 @@ def create_app(
         ),
         route("/tenants/{tenant}/reports/usage", GET=reports.usage),
         route("/tenants/{tenant}/license", GET=license_page),
+        route("/openapi.json", GET=openapi),
     ]
     app = Starlette(
         routes=[

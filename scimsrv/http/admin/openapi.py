@@ -1,0 +1,429 @@
+"""The admin API described as an OpenAPI 3.1 document, served at
+``GET /admin/v1/openapi.json`` without a token: it describes shapes only, no
+tenant's data, so tools can read it before an operator token exists.
+
+Every operation is written here by hand (what it does, parameters, bodies,
+answers); request schemas come from the pydantic models that parse the
+bodies (:mod:`scimsrv.http.admin.rule_bodies`), answer schemas say what
+:mod:`scimsrv.http.admin.views` renders. A test checks that every admin
+route of the app has its methods here, and that real answers fit the
+schemas. ``HEAD`` is answered wherever ``GET`` is and not listed.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from scimsrv.http.admin.rule_bodies import NewRule, RuleChange
+from scimsrv.scim.urns import ERROR
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def _object(properties: dict, *, optional: tuple[str, ...] = ()) -> dict:
+    """A closed object whose properties are all present but ``optional``."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+MOMENT = {"type": ["string", "null"], "description": "ISO 8601, UTC, to the second."}
+
+
+def _nullable(schema: dict) -> dict:
+    return {"type": [schema["type"], "null"]}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "description": "A SCIM error (RFC 7644 §3.12): every refusal of the admin API too.",
+        "type": "object",
+        "properties": {
+            "schemas": {"type": "array", "items": {"const": ERROR}},
+            "status": {"type": "string", "description": "The HTTP status, as text."},
+            "scimType": STRING,
+            "detail": STRING,
+        },
+        "required": ["schemas", "status"],
+    },
+    "NewRule": NewRule.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "RuleChange": RuleChange.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "Rule": _object(
+        {
+            "id": INTEGER,
+            "position": INTEGER,
+            "scope": STRING,
+            "target": STRING,
+            "targetBy": STRING,
+            "plans": {"type": "string", "description": "Empty: no selection."},
+            "mode": STRING,
+            "enabled": BOOLEAN,
+            "description": STRING,
+            "summary": {"type": "string", "description": "The rule in words."},
+        }
+    ),
+    "Preview": _object(
+        {
+            "warnings": {
+                **_array(STRING),
+                "description": "Rules that cannot do what they say: a group no group of the "
+                "tenant has, a group or role on a rule for all users.",
+            },
+            "changes": _array(
+                _object(
+                    {
+                        "userId": STRING,
+                        "userName": STRING,
+                        "before": STRING,
+                        "after": STRING,
+                    }
+                )
+            ),
+            "seats": _array(
+                _object(
+                    {
+                        "module": STRING,
+                        "bought": INTEGER,
+                        "unrestricted": BOOLEAN,
+                        "inUse": INTEGER,
+                        "after": INTEGER,
+                        "short": {"type": "integer", "description": "Users who would wait."},
+                    }
+                )
+            ),
+        }
+    ),
+    "RuleEdit": _object(
+        {
+            "dryRun": BOOLEAN,
+            "rules": _array(_ref("Rule")),
+            "rule": _ref("Rule"),
+            "preview": _ref("Preview"),
+        },
+        optional=("rule",),
+    ),
+    "LicenseStatus": _object(
+        {
+            "tenant": STRING,
+            "at": MOMENT,
+            "owner": STRING,
+            "company": STRING,
+            "serialNumber": STRING,
+            "signedWith": STRING,
+            "expiration": MOMENT,
+            "graceTo": MOMENT,
+            "maintenanceTo": MOMENT,
+            "adminWarningDate": MOMENT,
+            "nextCheckDate": MOMENT,
+            "valid": {"type": "boolean", "description": "Every signature holds."},
+            "readOnly": {"type": "boolean", "description": "Past graceTo (else expiration)."},
+            "errors": _array(STRING),
+            "warnings": _array(STRING),
+            "modules": _array(
+                _object(
+                    {
+                        "module": STRING,
+                        "version": STRING,
+                        "description": STRING,
+                        "licenseType": {
+                            "type": "integer",
+                            "description": "1 system, 2 site, 3 user license.",
+                        },
+                        "hidden": BOOLEAN,
+                        "plan": BOOLEAN,
+                        "bought": INTEGER,
+                        "unrestricted": BOOLEAN,
+                        "inUse": INTEGER,
+                        "free": _nullable(INTEGER),
+                        "valid": BOOLEAN,
+                        "problem": _nullable(STRING),
+                    }
+                )
+            ),
+        }
+    ),
+    "LicenseSet": {
+        "description": "A signed license set file as `scimsrv license sign` writes it "
+        "(docs/licensing.md): format 1, the owner row and its module rows, each signed. "
+        "Keys starting with _ are comments; any other unknown key is refused.",
+        "type": "object",
+        "properties": {
+            "format": {"const": 1},
+            "owner": {"type": "object"},
+            "modules": _array({"type": "object"}),
+        },
+        "required": ["format", "owner"],
+    },
+    "ImportReport": {
+        "type": "object",
+        "properties": {
+            "detail": {"type": "string", "description": "Why it was refused (409 only)."},
+            "accepted": BOOLEAN,
+            "owner": STRING,
+            "serialNumber": STRING,
+            "problems": {**_array(STRING), "description": "Every failing signature."},
+            "modules": _array(
+                _object(
+                    {
+                        "module": STRING,
+                        "version": STRING,
+                        "change": {"enum": ["new", "updated", "removed"]},
+                        "inUse": INTEGER,
+                        "oldTotal": _nullable(INTEGER),
+                        "newTotal": INTEGER,
+                        "unrestricted": BOOLEAN,
+                        "free": _nullable(INTEGER),
+                        "toRemove": INTEGER,
+                        "why": _nullable(STRING),
+                        "heldBy": _array(
+                            _object({"associateId": INTEGER, "name": STRING, "userName": STRING})
+                        ),
+                    }
+                )
+            ),
+        },
+        "required": ["accepted", "owner", "serialNumber", "problems", "modules"],
+        "additionalProperties": False,
+    },
+    "Check": _object({"consistent": BOOLEAN, "problems": _array(STRING)}),
+    "UsageReport": {
+        "description": "What `scimsrv report usage --format json` prints for one tenant: "
+        "per plan and combination bought, in use at period end, peak, end-of-day peak, "
+        "average, plan-days and users; the billable figure; pending users "
+        "(licensing_core/usage).",
+        "type": "object",
+        "properties": {
+            "tenant": STRING,
+            "period": {"type": "object"},
+            "billable": {"type": "object"},
+            "plans": _array({"type": "object"}),
+            "combinations": _array({"type": "object"}),
+        },
+        "required": ["tenant", "period", "billable", "plans", "combinations"],
+    },
+    "ExplainRow": _object(
+        {
+            "associate_id": INTEGER,
+            "name": STRING,
+            "from": STRING,
+            "to": _nullable(STRING),
+            "detail": STRING,
+        }
+    ),
+}
+
+TENANT = {
+    "name": "tenant",
+    "in": "path",
+    "required": True,
+    "description": "Tenant id.",
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+}
+RULE = {
+    "name": "rule",
+    "in": "path",
+    "required": True,
+    "description": "Rule id as the rules list shows it.",
+    "schema": INTEGER,
+}
+DRY_RUN = {
+    "name": "dryRun",
+    "in": "query",
+    "description": "true or 1: answer the preview and change nothing; false or 0 (the "
+    "default): apply. Any other value is a 400.",
+    "schema": {"enum": ["true", "false", "1", "0"]},
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+REFUSALS = {
+    "401": _error("No operator token, or one that is not valid (Basic or Bearer challenge)."),
+    "404": _error("No such tenant (or rule)."),
+    "429": _error("Too many requests for this tenant; Retry-After says when to try again."),
+    "503": _error("The database is busy; Retry-After says when to try again."),
+}
+
+
+def _operation(summary: str, responses: dict, *, parameters=(), body=None, **extra) -> dict:
+    operation = {
+        "summary": summary,
+        "parameters": [TENANT, *parameters],
+        "responses": {**responses, **REFUSALS},
+        **extra,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return operation
+
+
+def _edit(summary: str, ok: str, *, parameters=(), body=None) -> dict:
+    """A rule edit: ``ok`` when applied, 200 for a dry run."""
+    return _operation(
+        summary,
+        {
+            "200": _json(_ref("RuleEdit"), "The rules, the rule and the preview (dry run too)."),
+            ok: _json(_ref("RuleEdit"), "Applied: the rules, the rule and the preview."),
+            "400": _error("A bad body, field value, position or dryRun."),
+        },
+        parameters=[*parameters, DRY_RUN],
+        body=body,
+    )
+
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/tenants/{tenant}/rules": {
+        "get": _operation(
+            "The tenant's group-to-plan rules in the order they apply.",
+            {"200": _json(_object({"rules": _array(_ref("Rule"))}), "The rules.")},
+        ),
+        "post": _edit("Add a rule.", "201", body=_ref("NewRule")),
+    },
+    "/tenants/{tenant}/rules/preview": {
+        "get": _operation(
+            "What the rules as they stand would change for users not yet recomputed.",
+            {"200": _json(_ref("Preview"), "The preview.")},
+        ),
+    },
+    "/tenants/{tenant}/rules/{rule}": {
+        "patch": _edit(
+            "Enable, disable or move a rule.", "200", parameters=[RULE], body=_ref("RuleChange")
+        ),
+        "delete": _edit("Remove a rule.", "200", parameters=[RULE]),
+    },
+    "/tenants/{tenant}/check": {
+        "get": _operation(
+            "Links, seats, plan states and ledger against a recomputation from scratch.",
+            {"200": _json(_ref("Check"), "Consistent, or every inconsistency.")},
+        ),
+    },
+    "/tenants/{tenant}/license-set": {
+        "get": _operation(
+            "The tenant's license set: owner, serial, dates, seats per module, verification.",
+            {"200": _json(_ref("LicenseStatus"), "The status now.")},
+        ),
+        "post": _operation(
+            "Verify a signed license set and make it the tenant's set.",
+            {
+                "200": _json(_ref("ImportReport"), "Imported: per module the change."),
+                "400": _error("Not a license set (JSON, fields, values)."),
+                "409": _json(
+                    _ref("ImportReport"),
+                    "Refused, nothing changed: a signature fails, or per module the seats "
+                    "to remove and who holds them.",
+                ),
+            },
+            body=_ref("LicenseSet"),
+        ),
+    },
+    "/tenants/{tenant}/reports/usage": {
+        "get": _operation(
+            "Pay-per-use usage over a period, from the license ledger.",
+            {
+                "200": _json(
+                    {"oneOf": [_ref("UsageReport"), _array(_ref("ExplainRow"))]},
+                    "The report; with explain, the users behind that figure.",
+                ),
+                "400": _error("A bad period, plan or asOf."),
+            },
+            parameters=[
+                {
+                    "name": "period",
+                    "in": "query",
+                    "required": True,
+                    "description": "2026-10, 2026-Q4, 2026-H2 or 2026, aligned to the "
+                    "tenant's contract start.",
+                    "schema": STRING,
+                },
+                {
+                    "name": "explain",
+                    "in": "query",
+                    "description": "A plan, a combination, 'users' or 'pending': list the "
+                    "users behind its figures instead.",
+                    "schema": STRING,
+                },
+                {
+                    "name": "asOf",
+                    "in": "query",
+                    "description": "Count up to this instant (ISO 8601; naive means UTC) "
+                    "instead of now.",
+                    "schema": STRING,
+                },
+            ],
+        ),
+    },
+    "/tenants/{tenant}/license": {
+        "get": _operation(
+            "The Licenses page (HTML), as the CRM shows it; a browser signs in with "
+            "HTTP Basic: any user name, the operator token as password.",
+            {
+                "200": {
+                    "description": "The page.",
+                    "content": {"text/html": {"schema": STRING}},
+                }
+            },
+        ),
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document.",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")},
+        },
+    },
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``/admin/v1``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "scimsrv admin API",
+            "version": "1",
+            "description": "The operators' API: rules, license sets, consistency checks and "
+            "usage reports of each tenant. Every operation but this document needs an "
+            "operator token (`scimsrv operator token issue`) as a Bearer token or as "
+            "the password of HTTP Basic. Errors are SCIM errors (RFC 7644 §3.12).",
+        },
+        "servers": [{"url": "/admin/v1"}],
+        "security": [{"bearer": []}, {"basic": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+    }
+
+
+async def openapi(_request: Request) -> JSONResponse:
+    """``GET /admin/v1/openapi.json``: :func:`document`, no token needed."""
+    return JSONResponse(document())
