@@ -85,6 +85,10 @@ def test_the_old_tenant_option_still_names_the_tenant(scimsrv):
     assert_one_line_failure(
         scimsrv("license", "show", "acme", "--tenant", "other"),
         "error: two tenants given: 'acme' and --tenant 'other'",
+        exit_code=2,
+    )
+    assert_one_line_failure(
+        scimsrv("license", "show"), "error: missing argument 'TENANT'", exit_code=2
     )
 
 

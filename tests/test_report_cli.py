@@ -142,20 +142,20 @@ def test_explain_as_json_and_pending(history, tenant_id):
 
 
 @pytest.mark.parametrize(
-    ("args", "reason"),
+    ("args", "reason", "exit_code"),
     [
-        (["x", "--period", "2026-13"], "invalid period"),
-        (["no-such-tenant", "--period", "2026-10"], "no tenant"),
-        (["--period", "2026-10"], "error: give either TENANT or --all"),
-        (["--all", "--period", "2026-10", "--explain", "Sales-Premium"], "needs TENANT"),
-        (["x", "--period", "2026", "--explain", "Gold"], "unknown plan"),
-        (["x", "--period", "2026", "--as-of", "soon"], "invalid --as-of"),
+        (["x", "--period", "2026-13"], "invalid period", 1),
+        (["no-such-tenant", "--period", "2026-10"], "no tenant", 1),
+        (["--period", "2026-10"], "error: give either TENANT or --all", 2),
+        (["--all", "--period", "2026-10", "--explain", "Sales-Premium"], "needs TENANT", 2),
+        (["x", "--period", "2026", "--explain", "Gold"], "unknown plan", 1),
+        (["x", "--period", "2026", "--as-of", "soon"], "invalid --as-of", 1),
     ],
 )
-def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason):
+def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason, exit_code):
     monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
     result = runner.invoke(app, ["report", "usage", *args])
-    assert_one_line_failure(result, reason)
+    assert_one_line_failure(result, reason, exit_code)
 
 
 def test_a_bad_format_is_one_error_line(database_url, monkeypatch):

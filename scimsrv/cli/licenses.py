@@ -157,7 +157,7 @@ def sign(
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(
-        f"signed {len(signed.modules)} modules for {owner.company_name or '-'} "
+        f"signed {plural(len(signed.modules), 'module')} for {owner.company_name or '-'} "
         f"(serial {owner.serial_number or '-'}) with key {signing_key.kid}: {out}"
     )
 
@@ -181,7 +181,7 @@ def import_(
         tenant, file = None, Path(tenant)  # the old spelling: import FILE --tenant T
     tenant = tenant_given(tenant, tenant_option)
     if file is None:
-        fail("missing argument FILE")
+        fail("missing argument 'FILE'", code=2)
     spec = _read_spec(file)
     report = run(lambda tx: licenses.import_set(tx, spec), tenant=tenant, cause="license import")
     print_table(

@@ -123,9 +123,9 @@ def usage(
     """
     tenant = tenant_given(tenant_id, tenant_option) if tenant_id or tenant_option else None
     if (tenant is None) == (not all_tenants):
-        fail("give either TENANT or --all")
+        fail("give either TENANT or --all", code=2)
     if explain_name is not None and tenant is None:
-        fail("--explain needs TENANT")
+        fail("--explain needs TENANT", code=2)
     moment = _parse_as_of(as_of)
     try:
         parse_period(period)  # the label's syntax, before any database work

@@ -109,10 +109,11 @@ def _usage_error(exc: typer.TyperException) -> str:
     return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
 
 
-def fail(message: str) -> NoReturn:
-    """Exit 1 with a one-line reason."""
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Exit ``code`` (1; 2 for a command line that does not say what to do) with
+    a one-line reason."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code=1)
+    raise typer.Exit(code=code)
 
 
 def warn(message: str) -> None:
@@ -212,10 +213,10 @@ def tenant_given(argument: str | None, option: str | None) -> str:
     """The tenant of a command that also still takes the old ``--tenant T``
     spelling (hidden): the argument or the option, not two different ones."""
     if argument and option and argument != option:
-        fail(f"two tenants given: {argument!r} and --tenant {option!r}")
+        fail(f"two tenants given: {argument!r} and --tenant {option!r}", code=2)
     tenant = argument or option
     if not tenant:
-        fail("missing argument TENANT")
+        fail("missing argument 'TENANT'", code=2)
     return tenant
 
 
