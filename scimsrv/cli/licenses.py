@@ -41,7 +41,10 @@ license_app = noun_app(
 
 # A tenant's set: TENANT first, as everywhere; the old `--tenant T` still works (hidden).
 TENANT_ARGUMENT = typer.Argument(
-    None, metavar="TENANT", help="Tenant id, as `scimsrv tenant list` shows it.", show_default=False
+    None,
+    metavar="TENANT",
+    help="Tenant id, as `scimsrv tenant list` shows it (required).",
+    show_default=False,
 )
 OLD_TENANT = typer.Option(None, "--tenant", hidden=True)
 
@@ -167,7 +170,9 @@ def import_(
     tenant: str | None = TENANT_ARGUMENT,
     file: Annotated[
         Path | None,
-        typer.Argument(metavar="FILE", help="A signed license set (JSON).", show_default=False),
+        typer.Argument(
+            metavar="FILE", help="A signed license set (JSON; required).", show_default=False
+        ),
     ] = None,
     tenant_option: str | None = OLD_TENANT,
 ) -> None:

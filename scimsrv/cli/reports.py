@@ -91,8 +91,8 @@ def _parse_as_of(text: str | None) -> datetime:
 def usage(
     tenant_id: str | None = typer.Argument(
         None,
-        metavar="[TENANT]",
-        help="The tenant to report on (or --all).",
+        metavar="TENANT",
+        help="The tenant to report on; or --all.",
         show_default=False,
     ),
     period: str = typer.Option(

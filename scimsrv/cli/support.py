@@ -39,6 +39,7 @@ from scimsrv.settings import Settings
 from scimsrv.storage import schema
 
 __all__ = [
+    "CONTEXT_SETTINGS",
     "TENANT",
     "Commands",
     "fail",
