@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Column
 
 from licensing_core import signing
 from licensing_core.errors import InvalidLicenseSet, LicensingError
@@ -27,6 +26,7 @@ from scimsrv.cli.support import (
     fail,
     noun_app,
     now,
+    number,
     plural,
     print_table,
     run,
@@ -194,9 +194,9 @@ def import_(
             "module",
             "version",
             "change",
-            Column("in use", justify="right"),
-            Column("total", justify="right"),
-            Column("free", justify="right"),
+            number("in use"),
+            number("total"),
+            number("free"),
         ],
         [
             (
@@ -263,9 +263,9 @@ def _print_status(current: LicenseStatus) -> None:
             "module",
             "version",
             "type",
-            Column("bought", justify="right"),
-            Column("in use", justify="right"),
-            Column("free", justify="right"),
+            number("bought"),
+            number("in use"),
+            number("free"),
             "valid",
         ],
         [

@@ -19,7 +19,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Column
 
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
@@ -36,6 +35,7 @@ from scimsrv.cli.support import (
     migrated,
     noun_app,
     now,
+    number,
     plural,
     print_table,
     settings,
@@ -262,13 +262,13 @@ def _bought(usage: Usage) -> str:
 
 
 FIGURES = [
-    Column("bought", justify="right"),
-    Column("at end", justify="right"),
-    Column("peak", justify="right"),
-    Column("peak day", justify="right"),
-    Column("average", justify="right"),
-    Column("plan-days", justify="right"),
-    Column("users", justify="right"),
+    number("bought"),
+    number("at end"),
+    number("peak"),
+    number("peak day"),
+    number("average"),
+    number("plan-days"),
+    number("users"),
 ]
 
 

@@ -7,9 +7,8 @@ Every change prints which users change plan and the seat impact per module;
 from __future__ import annotations
 
 import typer
-from rich.table import Column
 
-from scimsrv.cli.support import TENANT, noun_app, plural, print_table, run, warn
+from scimsrv.cli.support import TENANT, noun_app, number, plural, print_table, run, warn
 from scimsrv.provisioning.preview import Preview
 from scimsrv.provisioning.rules import Rule
 from scimsrv.services import rules
@@ -26,7 +25,7 @@ def print_rules(rules: list[Rule]) -> None:
         typer.echo("no rules: groups and roles named as plans grant them")
         return
     print_table(
-        [Column("#", justify="right"), Column("rule", justify="right"), "applies", "state"],
+        [number("#"), number("rule"), "applies", "state"],
         [
             (rule.position, rule.id, rule.describe(), "enabled" if rule.enabled else "disabled")
             for rule in rules
@@ -48,9 +47,9 @@ def print_preview(preview: Preview, dry_run: bool) -> None:
     print_table(
         [
             "module",
-            Column("in use now", justify="right"),
-            Column("after", justify="right"),
-            Column("bought", justify="right"),
+            number("in use now"),
+            number("after"),
+            number("bought"),
             "",
         ],
         [

@@ -46,6 +46,7 @@ __all__ = [
     "migrated",
     "noun_app",
     "now",
+    "number",
     "plural",
     "print_table",
     "run",
@@ -221,6 +222,11 @@ def tenant_given(argument: str | None, option: str | None) -> str:
     return tenant
 
 
+def number(header: str) -> Column:
+    """A table column of numbers: right-aligned."""
+    return Column(header, justify="right")
+
+
 # Wider than any table: off a terminal, rows never wrap (scripts read them).
 _UNWRAPPED = 10_000
 
@@ -230,8 +236,8 @@ def print_table(
 ) -> None:
     """Rows under a header (unless not ``header``), in aligned columns (rich), on stdout.
 
-    A column given as text is left-aligned; give a :class:`rich.table.Column`
-    (``Column("in use", justify="right")``) for numbers. Cells are shown as
+    A column given as text is left-aligned; give :func:`number` (or any
+    :class:`rich.table.Column`) for numbers. Cells are shown as
     ``str`` of the value, never read as rich markup. On a terminal the table
     fits its width; piped, each row stays one line.
     """
