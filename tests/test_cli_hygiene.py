@@ -9,12 +9,26 @@ import re
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from licensing_core import signing
+from licensing_core import signing, verification
 from licensing_core.plural import plural
 from licensing_core.signing import TEST_KEY_WARNING
 from scimsrv.cli.app import app
 from tests.conftest import assert_one_line_failure
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database_file(backend, fresh_database_url) -> str:
+    """Here the commands run on a fresh SQLite file and a fresh PostgreSQL database."""
+    return fresh_database_url(backend)
+
+
+def help_of(*path: str):
+    """``scimsrv PATH --help`` (no database needed)."""
+    return runner.invoke(app, [*path, "--help"], prog_name="scimsrv")
 
 
 def commands(group=None, path=()):
@@ -46,10 +60,8 @@ COMMANDS = list(commands())
 @pytest.mark.parametrize(
     ("path", "command"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS]
 )
-def test_help_shows_every_option_with_its_environment_variable_and_whole_text(
-    scimsrv, path, command
-):
-    result = scimsrv(*path, "--help")
+def test_help_shows_every_option_with_its_environment_variable_and_whole_text(path, command):
+    result = help_of(*path)
     assert result.exit_code == 0, result.output
     shown = unwrapped(result.stdout)
     assert "╭" not in result.stdout  # plain text, no panels
@@ -62,16 +74,16 @@ def test_help_shows_every_option_with_its_environment_variable_and_whole_text(
             assert unwrapped(f"env var: {envvar_of(path, param)}") in shown, param.name
 
 
-def test_help_shows_defaults(scimsrv):
-    shown = flat(scimsrv("serve", "--help").stdout)
+def test_help_shows_defaults():
+    shown = flat(help_of("serve").stdout)
     assert "[env var: SCIMSRV_HOST; default: 127.0.0.1]" in shown
     assert "[env var: SCIMSRV_PORT; default: 8000; 1<=x<=65535]" in shown
     assert "[env var: SCIMSRV_WORKERS; default: 1; x>=1]" in shown
-    assert "default: always" in flat(scimsrv("rules", "add", "--help").stdout)
+    assert "default: always" in flat(help_of("rules", "add").stdout)
 
 
-def test_tenant_create_help_keeps_the_id_rule(scimsrv):
-    shown = flat(scimsrv("tenant", "create", "--help").stdout)
+def test_tenant_create_help_keeps_the_id_rule():
+    shown = flat(help_of("tenant", "create").stdout)
     assert (
         "New tenant id: 1-63 lower-case letters, digits and '-', starting with a letter or "
         "digit. [required]"
@@ -107,16 +119,16 @@ def test_an_option_value_is_read_from_its_environment_variable(scimsrv):
         ),
     ],
 )
-def test_a_command_line_that_does_not_parse_is_one_error_line_and_exit_2(scimsrv, args, error):
-    result = scimsrv(*args)
+def test_a_command_line_that_does_not_parse_is_one_error_line_and_exit_2(args, error):
+    result = runner.invoke(app, args, prog_name="scimsrv")
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(error), line
 
 
-def test_a_noun_alone_prints_its_help(scimsrv):
-    result = scimsrv("tenant")
+def test_a_noun_alone_prints_its_help():
+    result = runner.invoke(app, ["tenant"], prog_name="scimsrv")
     assert result.exit_code == 2
     assert "Commands:" in result.stderr and "error:" not in result.stderr
 
@@ -146,6 +158,7 @@ def test_the_test_key_warning_is_said_once_even_when_the_library_logs_it_too(sci
     scimsrv("tenant", "create", "acme")
     # As in a command's own process: no signature verified yet, so the library logs it.
     monkeypatch.setattr(signing, "_verified", {})
+    monkeypatch.setattr(verification, "_verdicts", {})
     result = scimsrv("rules", "add", "acme", "--scope", "all", "--plans", "Sales-Premium")
     assert result.exit_code == 0, result.output
     assert result.stderr.count(TEST_KEY_WARNING) == 1
