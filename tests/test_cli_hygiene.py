@@ -42,7 +42,11 @@ def commands(group=None, path=()):
 
 
 def envvar_of(path: tuple[str, ...], option) -> str:
-    return option.envvar or "_".join(["SCIMSRV", *path, option.name]).upper()
+    """``serve``'s options read the settings (SCIMSRV_PORT); any other option
+    SCIMSRV_<COMMAND>_<OPTION>, by the option's name as typed."""
+    name = max(option.opts, key=len).lstrip("-")
+    words = ["SCIMSRV", name] if path == ("serve",) else ["SCIMSRV", *path, name]
+    return "_".join(words).replace("-", "_").upper()
 
 
 def flat(text: str) -> str:

@@ -59,9 +59,9 @@ __all__ = [
 T = TypeVar("T")
 
 ENV_PREFIX = "SCIMSRV"
-# Every command's context: --help shows each option's default and its
-# environment variable (SCIMSRV_<COMMAND>_<OPTION>, or the setting's name).
-CONTEXT_SETTINGS = {"show_default": True, "auto_envvar_prefix": ENV_PREFIX}
+# Every command's context: --help shows each option's default (and its
+# environment variable: Commands names them).
+CONTEXT_SETTINGS = {"show_default": True}
 
 # The tenant a command acts on: the first argument of every command that has one.
 TENANT = typer.Argument(
@@ -81,8 +81,15 @@ class Commands(TyperGroup):
 
     click's own usage errors (unknown option, bad value, missing argument)
     print as ``error: <what> (see 'scimsrv ... --help')`` with exit code 2,
-    instead of a usage block and a boxed panel.
+    instead of a usage block and a boxed panel. Every option without an
+    environment variable of its own (a setting's, like ``SCIMSRV_PORT``)
+    gets ``SCIMSRV_<COMMAND>_<OPTION>``, named after the option as typed:
+    ``report usage --format`` is ``SCIMSRV_REPORT_USAGE_FORMAT``.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_environment(self, (ENV_PREFIX,))
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _said.clear()
@@ -101,6 +108,15 @@ class Commands(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _name_environment(command: Any, path: tuple[str, ...]) -> None:
+    for param in command.params:
+        if param.param_type_name == "option" and param.envvar is None:
+            option = max(param.opts, key=len).lstrip("-")
+            param.envvar = "_".join((*path, option)).replace("-", "_").upper()
+    for name, sub in getattr(command, "commands", {}).items():
+        _name_environment(sub, (*path, name))
 
 
 def _usage_error(exc: typer.TyperException) -> str:
