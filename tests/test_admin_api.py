@@ -118,6 +118,7 @@ def test_license_set_status_shows_owner_seats_and_verification(setup):
     tenant.group("Sales-Premium", [alice["id"]])
     status = admin(client, operator, "GET", f"/tenants/{tenant.tenant_id}/license-set").json()
     assert status["owner"] == "SUPEROFFICE" and status["valid"] is True
+    assert status["state"] == "active"
     modules = {m["module"]: m for m in status["modules"]}
     assert (modules["sales-premium"]["bought"], modules["sales-premium"]["inUse"]) == (1, 1)
     assert modules["sales-premium"]["free"] == 0 and modules["sales-premium"]["plan"] is True

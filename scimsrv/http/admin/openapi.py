@@ -135,6 +135,11 @@ SCHEMAS: dict[str, Any] = {
             "nextCheckDate": MOMENT,
             "valid": {"type": "boolean", "description": "Every signature holds."},
             "readOnly": {"type": "boolean", "description": "Past graceTo (else expiration)."},
+            "state": {
+                "enum": ["active", "read-only", "invalid"],
+                "description": "invalid when a signature fails (its rows are never granted), "
+                "else read-only past the stop date, else active.",
+            },
             "errors": _array(STRING),
             "warnings": _array(STRING),
             "modules": _array(

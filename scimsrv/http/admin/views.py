@@ -30,6 +30,7 @@ def status_view(status: LicenseStatus) -> dict:
         "nextCheckDate": _when(status.next_check_date),
         "valid": status.valid,
         "readOnly": status.read_only,
+        "state": status.state,
         "errors": list(status.errors),
         "warnings": list(status.warnings),
         "modules": [
