@@ -96,8 +96,9 @@ def test_a_bad_option_value_is_one_error_line_with_exit_code_2(scimsrv):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "error: invalid value for '--position': Input should be a valid integer, unable to "
-        "parse string as an integer (see 'scimsrv rules add --help')\n"
+        "error: invalid value for '--position' (env var: 'SCIMSRV_RULES_ADD_POSITION'): Input "
+        "should be a valid integer, unable to parse string as an integer "
+        "(see 'scimsrv rules add --help')\n"
     )
 
 
