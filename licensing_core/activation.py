@@ -14,7 +14,6 @@ new seats to the users waiting for them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +26,7 @@ from licensing_core.identities import Identify
 from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, ModuleSpec
 from licensing_core.plan_state import Outcome, PlanBook
+from licensing_core.plural import plural
 from licensing_core.signing import KeyRing, signed_key_label, verify_set
 from licensing_core.tables import (
     USER_LICENSE,
@@ -99,6 +99,8 @@ class ImportReport:
     problems: tuple[str, ...] = ()
     # The waiting users the new seats served (empty until the import is done).
     served: tuple[Outcome, ...] = ()
+    # The problems in one line (SetVerification.summary).
+    summary: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -109,9 +111,8 @@ class ImportReport:
         return tuple(m for m in self.modules if m.blocks)
 
     def lines(self) -> list[str]:
-        """Readable lines: the signature problems, else per blocking module who holds it."""
-        if self.problems:
-            return list(self.problems)
+        """Readable lines: per blocking module who holds it (signature problems
+        are said in one line: :attr:`summary`)."""
         lines = []
         for m in self.blocking:
             what = m.why or f"in use {m.in_use}, new total {m.new_total}"
@@ -128,11 +129,11 @@ class ImportRejected(LicensingError):
     def __init__(self, report: ImportReport) -> None:
         self.report = report
         if report.problems:
-            reason = f"{len(report.problems)} signature problem(s): {report.problems[0]}"
+            reason = report.summary or report.problems[0]
         else:
             blocking = report.blocking
             reason = (
-                f"more seats are in use than it grants on {len(blocking)} module(s): "
+                f"more seats are in use than it grants on {plural(len(blocking), 'module')}: "
                 + ", ".join(f"{m.module_name} (remove {m.to_remove})" for m in blocking)
             )
         super().__init__(f"license set rejected: {reason}")
@@ -147,16 +148,14 @@ def import_license_set(
     keyring: KeyRing,
     installed_by: str = "",
     identify: Identify | None = None,
-    plan_book: Callable[..., PlanBook] = PlanBook,
 ) -> ImportReport:
     """Verify ``spec`` and make it the tenant's license set, in the caller's transaction.
 
     The set becomes a new version of the tenant's license history
     (:mod:`licensing_core.license_history`), in force from ``at``;
     ``installed_by`` says who imported it (an operator, a token);
-    ``identify`` names the waiting users it serves (see :class:`PlanBook`);
-    ``plan_book`` makes the book that serves them (a :class:`PlanBook`, or a
-    subclass that also keeps its outcomes).
+    ``identify`` names the waiting users it serves (see :class:`PlanBook`),
+    whose outcomes the report carries (``served``).
 
     Raises ImportRejected (with the report) when a signature fails or a module
     has more seats in use than the new set grants; the caller's transaction
@@ -164,7 +163,10 @@ def import_license_set(
     """
     get_tenant(session, tenant_id)
     if any(m.license_number is None for m in spec.modules):
-        raise InvalidLicenseSet("the license set has modules without a licenseNumber: not issued")
+        raise InvalidLicenseSet(
+            "the license set is not issued (modules without a licenseNumber) and so unsigned: "
+            "the vendor issues and signs it with `scimsrv license sign`"
+        )
     owner_spec = spec.owner
     verdict = verify_set(owner_spec, spec.modules, keyring)
     if not verdict.valid:
@@ -175,6 +177,7 @@ def import_license_set(
                 owner_spec.serial_number,
                 (),
                 tuple(verdict.messages()),
+                summary=verdict.summary(),
             )
         )
 

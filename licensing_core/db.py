@@ -62,9 +62,20 @@ def failure_kind(exc: BaseException) -> Failure | None:
     return None
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
+
+
 def normalize_url(url: str | URL) -> URL:
-    """The URL with a driver SQLAlchemy can load (``postgresql://`` -> psycopg 3)."""
+    """The URL with a driver SQLAlchemy can load (``postgresql://`` -> psycopg 3).
+
+    :raises ValueError: a database other than SQLite or PostgreSQL.
+    """
     parsed = make_url(url)
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"unsupported database {parsed.get_backend_name()!r}: use "
+            "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+        )
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from licensing_core.counting import seat_problems
 from licensing_core.ledger import LedgerInconsistent, replay
+from licensing_core.plural import plural
 from licensing_core.tables import Associate, LicenseAssocLink
 
 
@@ -41,7 +42,7 @@ def _retired_links(session: Session, tenant_id: str) -> list[str]:
         )
         .where(LicenseAssocLink.tenant_id == tenant_id, Associate.deleted.is_(True))
     ).scalar_one()
-    return [f"{count} links held by retired associates"] if count else []
+    return [f"{plural(count, 'link')} held by retired associates"] if count else []
 
 
 def _ledger_problems(session: Session, tenant_id: str) -> list[str]:

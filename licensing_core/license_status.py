@@ -24,6 +24,10 @@ from licensing_core.signing import TEST_KEY_WARNING, KeyRing
 from licensing_core.tables import ModuleLicense, ModuleOwner, Tenant
 from licensing_core.verification import TenantVerification, verify_tenant
 
+ACTIVE = "active"
+READ_ONLY = "read-only"
+INVALID = "invalid"
+
 
 def stop_date(owner: ModuleOwner) -> datetime | None:
     """When the set goes read-only: ``graceTo``, else ``expiration``, else never."""
@@ -91,6 +95,14 @@ class LicenseStatus:
         """Past the stop date: license changes are refused."""
         stop = self.grace_to if self.grace_to is not None else self.expiration
         return stop is not None and self.at > stop
+
+    @property
+    def state(self) -> str:
+        """``invalid`` (a signature fails: the rows it touches are never
+        granted), ``read-only`` (past the stop date) or ``active``."""
+        if not self.valid:
+            return INVALID
+        return READ_ONLY if self.read_only else ACTIVE
 
     def module(self, module_name: str, module_version: str = "1") -> ModuleStatus:
         for module in self.modules:

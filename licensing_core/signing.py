@@ -68,6 +68,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from licensing_core.errors import LicensingError
+from licensing_core.plural import plural
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ OWNER_FORMAT = "scimsrv-license-owner/v1"
 ALGORITHM = "ed25519"
 PUBLIC_KEYS_ENV = "SCIMSRV_LICENSE_PUBLIC_KEYS"
 TRUST_TEST_KEY_ENV = "SCIMSRV_TRUST_TEST_LICENSE_KEY"
+UNSIGNED = "unsigned"
+UNKNOWN_KEY = "signed with unknown key"
 TEST_KEY_WARNING = (
     "license set signed with the built-in TEST key: for tests and demos only, "
     "anyone can forge licenses with it"
@@ -315,7 +318,7 @@ class KeyRing:
     def problem(self, payload: bytes, signature: str) -> str:
         """Why ``signature`` does not prove ``payload``; "" when it does."""
         if not signature:
-            return "unsigned"
+            return UNSIGNED
         parts = signature.split(":", 2)
         if len(parts) != 3 or parts[0] != ALGORITHM or not _KID.fullmatch(parts[1]):
             return "malformed signature (expected ed25519:<kid>:<base64>)"
@@ -327,7 +330,7 @@ class KeyRing:
                     "signed with the built-in TEST key, which this server does not trust "
                     f"(vendor keys are configured; set {TRUST_TEST_KEY_ENV}=1 to allow it)"
                 )
-            return f"signed with unknown key {kid}"
+            return f"{UNKNOWN_KEY} {kid}"
         try:
             raw = base64.b64decode(parts[2], validate=True)
         except (ValueError, binascii.Error):
@@ -350,7 +353,7 @@ class KeyRing:
                 and kid == builtin_test_key_id()
                 and payload.startswith(OWNER_FORMAT.encode())
             ):
-                log.warning("!!! %s !!!", TEST_KEY_WARNING)
+                log.warning(TEST_KEY_WARNING)
         return "" if verdict else "signature does not verify (signed fields were changed)"
 
 
@@ -431,6 +434,29 @@ class SetVerification:
             )
         lines += [f"license invalid: {r.label}: {r.problem}" for r in self.rows if r.problem]
         return lines
+
+    def summary(self) -> str:
+        """Why the set fails, in one line ("" when it holds). A cause every
+        failing signature shares (unsigned, an unknown or untrusted key) is
+        said once, with what fixes it; else how many fail and the first."""
+        problems = [self.owner_problem, *(r.problem for r in self.rows)]
+        failing = [p for p in problems if p]
+        if not failing:
+            return ""
+        cause = failing[0]
+        if len(failing) < len(problems) or any(problem != cause for problem in failing):
+            return f"{plural(len(failing), 'signature')} failing; the first: {self.messages()[0]}"
+        if cause == UNSIGNED:
+            return "the license set is unsigned: the vendor signs it with `scimsrv license sign`"
+        if cause.startswith(UNKNOWN_KEY):
+            kid = cause.removeprefix(UNKNOWN_KEY).strip()
+            return (
+                f"the license set is signed with key {kid}, which this server does not trust: "
+                f"add the vendor's public key to {PUBLIC_KEYS_ENV}"
+            )
+        if cause.startswith("signed with"):
+            return f"the license set is {cause}"
+        return f"every signature of the license set fails: {cause}"
 
 
 def _kid_of(signature: str) -> str | None:

@@ -21,6 +21,7 @@ from licensing_core.signing import KeyRing, SetVerification, verify_set
 from licensing_core.tables import ModuleLicense, ModuleOwner
 
 _CACHE_LIMIT = 1_000
+NO_SET = "license invalid: the tenant has no license set"
 _verdicts: dict[tuple, TenantVerification] = {}
 
 
@@ -51,8 +52,14 @@ class TenantVerification:
 
     def messages(self) -> list[str]:
         if not self.sets:
-            return ["license invalid: the tenant has no license set"]
+            return [NO_SET]
         return [line for s in self.sets for line in s.messages()]
+
+    def summary(self) -> str:
+        """Why the tenant's licenses fail, in one line ("" when every one holds)."""
+        if not self.sets:
+            return NO_SET
+        return next((s.summary() for s in self.sets if not s.valid), "")
 
 
 # The columns a verdict depends on, in a fixed order (the cache key).

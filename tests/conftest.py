@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -158,15 +159,23 @@ def scimsrv(database_file):
             "SCIMSRV_TRUST_TEST_LICENSE_KEY": None,
             **env,
         }
-        return runner.invoke(app, list(args), env=environment)
+        return runner.invoke(app, list(args), env=environment, prog_name="scimsrv")
 
     return run
 
 
-def assert_one_line_failure(result, reason: str) -> None:
-    """A CLI failure: exit code 1 and one line on stderr, ``error: ...`` naming why
-    (a report a command printed before failing may stand on stdout)."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and reason in lines[0], result.stderr
+def assert_one_line_failure(result, reason: str, exit_code: int = 1) -> None:
+    """A CLI failure: exit code 1 (2: a command line that does not parse) and one
+    line on stderr, ``error: ...`` naming why. A report the command printed
+    before failing may stand on stdout, and ``warning:`` lines it said on
+    its way before the error line."""
+    assert result.exit_code == exit_code, result.output
+    *before, last = result.stderr.splitlines() or [""]
+    assert all(line.startswith("warning: ") for line in before), result.stderr
+    assert last.startswith("error: ") and reason in last, result.stderr
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The rows of a table a command printed (header included): cells are
+    separated by two spaces or more; empty cells at a row's end are dropped."""
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]

@@ -210,8 +210,14 @@ def test_import_refuses_a_tampered_file_and_changes_nothing(db, tenant_id):
 
 def test_import_refuses_a_set_signed_with_an_unknown_key(db, tenant_id):
     make_tenant(db, tenant_id, seats=2)
-    with pytest.raises(ImportRejected, match="unknown key"), db.write() as session:
-        install(session, tenant_id, signed_set(key=signing.generate_key()))
+    key = signing.generate_key()
+    with pytest.raises(ImportRejected) as caught, db.write() as session:
+        install(session, tenant_id, signed_set(key=key))
+    assert str(caught.value) == (
+        f"license set rejected: the license set is signed with key {key.kid}, which this "
+        "server does not trust: add the vendor's public key to SCIMSRV_LICENSE_PUBLIC_KEYS"
+    )
+    assert all(f"signed with unknown key {key.kid}" in p for p in caught.value.report.problems)
 
 
 def test_import_refuses_a_set_without_computed_seats(db, tenant_id):

@@ -93,8 +93,8 @@ def test_applied_rule_recomputes_users_and_can_be_disabled_and_removed(setup):
     [
         ({"scope": "all", "plans": "Sales-Essentials + Sales-Premium"}, "conflict"),
         ({"scope": "in-group"}, "needs a group"),
-        ({"scope": "all", "position": "first"}, "position must be an integer"),
-        ({"scope": 3}, "must be strings"),
+        ({"scope": "all", "position": "first"}, "position: Input should be a valid integer"),
+        ({"scope": 3}, "scope: Input should be a valid string"),
     ],
 )
 def test_invalid_rules_are_400_with_a_reason_and_change_nothing(setup, body, detail):
@@ -121,6 +121,7 @@ def test_license_set_status_shows_owner_seats_and_verification(setup):
     tenant.group("Sales-Premium", [alice["id"]])
     status = admin(client, operator, "GET", f"/tenants/{tenant.tenant_id}/license-set").json()
     assert status["owner"] == "SUPEROFFICE" and status["valid"] is True
+    assert status["state"] == "active"
     modules = {m["module"]: m for m in status["modules"]}
     assert (modules["sales-premium"]["bought"], modules["sales-premium"]["inUse"]) == (1, 1)
     assert modules["sales-premium"]["free"] == 0 and modules["sales-premium"]["plan"] is True

@@ -14,7 +14,7 @@ from scimsrv.cli.app import app
 from scimsrv.services import tokens
 from scimsrv.storage import schema
 from scimsrv.storage.tables import ApiToken
-from tests.conftest import assert_one_line_failure
+from tests.conftest import assert_one_line_failure, table_rows
 from tests.use_cases import tx_of
 
 runner = CliRunner()
@@ -66,6 +66,16 @@ def test_base_url_follows_host_port_and_public_url_settings(scimsrv):
     assert json.loads(result.stdout)[0]["scimBaseUrl"] == "https://x.example/t/acme/scim/v2"
 
 
+def test_base_url_without_public_url_says_it_assumes_the_listen_address(scimsrv):
+    result = scimsrv("tenant", "create", "acme")
+    assert result.stdout == "http://127.0.0.1:8000/t/acme/scim/v2\n"
+    assert result.stderr == (
+        "note: base URLs assume the server listens on 127.0.0.1:8000 (SCIMSRV_HOST, "
+        "SCIMSRV_PORT; by default 127.0.0.1:8000); set SCIMSRV_PUBLIC_URL to the URL "
+        "identity providers reach\n"
+    )
+
+
 def test_tenant_list_shows_every_tenant(scimsrv):
     assert json.loads(scimsrv("tenant", "list", "--format", "json").stdout) == []
     scimsrv("tenant", "create", "beta")
@@ -113,8 +123,9 @@ def test_token_list_shows_prefix_and_label_never_the_secret(scimsrv):
     secret = scimsrv("token", "issue", "acme", "--label", "entra").stdout.strip()
     result = scimsrv("token", "list", "acme")
     assert result.exit_code == 0
-    [line] = result.stdout.splitlines()
-    token_id, prefix, _created, revoked, label = line.split("\t")
+    header, row = table_rows(result.stdout)
+    assert header == ["id", "prefix", "created", "revoked", "label"]
+    token_id, prefix, _created, revoked, label = row
     assert (token_id, prefix, revoked, label) == ("1", secret[: tokens.PREFIX_LENGTH], "-", "entra")
     assert secret not in result.stdout
 
@@ -130,7 +141,7 @@ def test_token_revoke_stops_the_token(scimsrv, database_file):
             assert not tokens.authenticate(tx_of(session).storage, "acme", secret)
     finally:
         db.dispose()
-    assert scimsrv("token", "list", "acme").stdout.split("\t")[3] != "-"
+    assert table_rows(scimsrv("token", "list", "acme").stdout)[1][3] != "-"
     assert_one_line_failure(
         scimsrv("token", "revoke", "acme", secret[: tokens.PREFIX_LENGTH]), "no live token"
     )

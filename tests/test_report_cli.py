@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from licensing_core.usage import usage_report
 from scimsrv.cli.app import app
-from tests.conftest import assert_one_line_failure
+from tests.conftest import assert_one_line_failure, table_rows
 from tests.provisioning_helpers import Directory
 
 runner = CliRunner()
@@ -36,8 +36,8 @@ def history(db, database_url, tenant_id, monkeypatch):
     return d
 
 
-def report(*args: str):
-    return runner.invoke(app, ["report", "usage", *args, "--as-of", AS_OF])
+def report(*args: str, as_of: str = AS_OF):
+    return runner.invoke(app, ["report", "usage", *args, "--as-of", as_of], prog_name="scimsrv")
 
 
 def test_report_usage_has_help():
@@ -47,18 +47,49 @@ def test_report_usage_has_help():
 
 
 def test_table_shows_plans_combinations_billable_and_pending_users(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-10")
+    result = report(tenant_id, "--period", "2026-10")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f"Tenant {tenant_id}" in out
     assert "Period 2026-10: 2026-10-01 to 2026-11-01 (monthly billing, complete)" in out
-    assert "Sales-Premium + Service-Essentials" in out
+    rows = table_rows(out)
+    figures = ["bought", "at end", "peak", "peak day", "average", "plan-days", "users"]
+    assert ["plan", *figures] in rows
+    assert ["combination", *figures] in rows
+    sales_premium = next(row for row in rows if row[0] == "Sales-Premium")
+    assert sales_premium[:5] == ["Sales-Premium", "1", "1", "1", "1"]
+    assert sales_premium[-1] == "2"
+    assert "Sales-Premium + Service-Essentials" in [row[0] for row in rows]
     assert "Billable: 2 plan licenses" in out
     assert "Pending for lack of seats: 0 at period end, 1 at some time in the period" in out
+    assert result.stderr == ""
+
+
+def test_a_period_that_has_not_started_says_so(history, tenant_id):
+    result = report(tenant_id, "--period", "2027-03", as_of="2027-01-15T00:00:00")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Period 2027-03: 2027-03-01 to 2027-04-01 (monthly billing, not started yet: "
+        "nothing to count)"
+    ) in result.stdout
+    assert result.stderr == (
+        f"warning: period 2027-03 of tenant {tenant_id} has not started yet "
+        "(it starts 2027-03-01 00:00): nothing to count\n"
+    )
+    as_json = report(tenant_id, "--period", "2027-03", "--format", "json", as_of="2027-01-15")
+    assert "has not started yet" in as_json.stderr
+    assert json.loads(as_json.stdout)["tenant"] == tenant_id
+
+
+def test_the_old_tenant_option_still_works(history, tenant_id):
+    assert (
+        report("--tenant", tenant_id, "--period", "2026-10").stdout
+        == report(tenant_id, "--period", "2026-10").stdout
+    )
 
 
 def test_json_is_the_library_report(history, db, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-10", "--format", "json")
+    result = report(tenant_id, "--period", "2026-10", "--format", "json")
     assert result.exit_code == 0, result.output
     with db.read() as session:
         expected = usage_report(
@@ -68,7 +99,7 @@ def test_json_is_the_library_report(history, db, tenant_id):
 
 
 def test_csv_has_a_row_per_plan_with_the_billable_column(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-10", "--format", "csv")
+    result = report(tenant_id, "--period", "2026-10", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     plans = {r["name"]: r for r in rows if r["kind"] == "plan"}
@@ -91,20 +122,20 @@ def test_all_streams_a_json_array_with_every_tenant(history, db, tenant_id):
 
 
 def test_explain_lists_the_users_behind_a_plan_with_grant_and_release_times(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-10", "--explain", "Sales-Premium")
+    result = report(tenant_id, "--period", "2026-10", "--explain", "Sales-Premium")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"Sales-Premium in 2026-10 ({tenant_id}):"
-    assert "alice" in lines[1] and "2026-09-28 00:00:03" in lines[1]
-    assert "2026-10-20 00:00:01" in lines[1]
-    assert "bob" in lines[2] and "held at period end" in lines[2]
+    assert table_rows("\n".join(lines[1:-1])) == [
+        ["user", "from", "to", "detail"],
+        ["alice", "2026-09-28 00:00:03", "2026-10-20 00:00:01"],
+        ["bob", "2026-10-20 00:00:01", "held at period end"],
+    ]
     assert lines[-1] == "2 rows"
 
 
 def test_explain_as_json_and_pending(history, tenant_id):
-    result = report(
-        "--tenant", tenant_id, "--period", "2026-10", "--explain", "pending", "--format", "json"
-    )
+    result = report(tenant_id, "--period", "2026-10", "--explain", "pending", "--format", "json")
     assert result.exit_code == 0, result.output
     (bob,) = json.loads(result.stdout)
     assert bob["name"] == "bob" and bob["to"] == "2026-10-20T00:00:01"
@@ -112,27 +143,36 @@ def test_explain_as_json_and_pending(history, tenant_id):
 
 
 @pytest.mark.parametrize(
-    ("args", "reason"),
+    ("args", "reason", "exit_code"),
     [
-        (["--tenant", "x", "--period", "2026-13"], "invalid period"),
-        (["--tenant", "no-such-tenant", "--period", "2026-10"], "no tenant"),
-        (["--period", "2026-10"], "--tenant ID or --all"),
-        (["--all", "--period", "2026-10", "--explain", "Sales-Premium"], "needs --tenant"),
-        (["--tenant", "x", "--period", "2026", "--explain", "Gold"], "unknown plan"),
-        (["--tenant", "x", "--period", "2026", "--as-of", "soon"], "invalid --as-of"),
+        (["x", "--period", "2026-13"], "invalid period", 1),
+        (["no-such-tenant", "--period", "2026-10"], "no tenant", 1),
+        (["--period", "2026-10"], "error: give either TENANT or --all", 2),
+        (["--all", "--period", "2026-10", "--explain", "Sales-Premium"], "needs TENANT", 2),
+        (["x", "--period", "2026", "--explain", "Gold"], "unknown plan", 1),
+        (["x", "--period", "2026", "--as-of", "soon"], "invalid --as-of", 1),
     ],
 )
-def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason):
+def test_bad_input_fails_with_one_line(database_url, monkeypatch, args, reason, exit_code):
     monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
     result = runner.invoke(app, ["report", "usage", *args])
-    assert_one_line_failure(result, reason)
+    assert_one_line_failure(result, reason, exit_code)
 
 
 def test_a_quarter_asked_of_a_monthly_tenant_is_refused_naming_its_months(history, tenant_id):
-    result = report("--tenant", tenant_id, "--period", "2026-Q4")
+    result = report(tenant_id, "--period", "2026-Q4")
     assert_one_line_failure(
         result,
         "2026-Q4 is a quarter, but billing is monthly (calendar-aligned): use "
         "2026-10 (2026-10-01 to 2026-11-01), 2026-11 (2026-11-01 to 2026-12-01) "
         "or 2026-12 (2026-12-01 to 2027-01-01)",
     )
+
+
+def test_a_bad_format_is_one_error_line(database_url, monkeypatch):
+    monkeypatch.setenv("SCIMSRV_DATABASE_URL", database_url)
+    result = runner.invoke(
+        app, ["report", "usage", "x", "--period", "2026", "--format", "xml"], prog_name="scimsrv"
+    )
+    assert_one_line_failure(result, "error: invalid value for '--format'", exit_code=2)
+    assert result.stderr.endswith("(see 'scimsrv report usage --help')\n")

@@ -97,7 +97,7 @@ def test_list_shows_every_tenant_as_table_and_json(scimsrv, acme):
     assert [t["id"] for t in listed] == sorted(t["id"] for t in listed)
     table = scimsrv("tenant", "list", env={"COLUMNS": "200"})
     assert table.exit_code == 0
-    (row,) = [line for line in table.stdout.splitlines() if f" {acme} " in line]
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith(f"{acme} ")]
     assert "Acme" in row and "monthly, calendar-aligned" in row and "active" in row
 
 

@@ -2,7 +2,8 @@
 
 Every command applies pending migrations first, so a fresh machine works
 whatever command comes first. Failures exit non-zero with one line,
-``error: <reason>``, on stderr (:mod:`scimsrv.cli.support`).
+``error: <reason>``, on stderr, and help is plain text that shows every
+option's default and environment variable (:mod:`scimsrv.cli.support`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from scimsrv.cli.licenses import license_app
 from scimsrv.cli.plans import plans
 from scimsrv.cli.reports import report_app
 from scimsrv.cli.rules import rules_app
-from scimsrv.cli.support import fail, migrated, run, settings
+from scimsrv.cli.support import (
+    CONTEXT_SETTINGS,
+    Commands,
+    fail,
+    migrated,
+    noun_app,
+    run,
+    settings,
+)
 from scimsrv.cli.tenants import tenant_app
 from scimsrv.cli.tokens import operator_app, token_app
 from scimsrv.logs import log_config
@@ -28,6 +37,7 @@ from scimsrv.metrics.workers import Supervisor, metrics_directory
 from scimsrv.services import audit
 from scimsrv.services.tenants import reconcile_waiting
 from scimsrv.services.transaction import Service
+from scimsrv.settings import Settings
 from scimsrv.storage import schema
 
 # Seconds a worker may take to answer the supervisor's ping before it is
@@ -37,11 +47,19 @@ from scimsrv.storage import schema
 WORKER_PING_TIMEOUT = 60
 
 app = typer.Typer(
+    cls=Commands,
     no_args_is_help=True,
     help="SCIM 2.0 provisioning server for CRM user plans.",
+    epilog="Every command reads the settings SCIMSRV_DATABASE_URL (default "
+    "sqlite:///./scimsrv.db), SCIMSRV_LICENSE_PUBLIC_KEYS and SCIMSRV_TRUST_TEST_LICENSE_KEY "
+    "from the environment (README.md, Configuration).",
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+db_app = noun_app("Database schema.")
+DEFAULTS = Settings.model_fields
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(token_app, name="token")
@@ -65,9 +83,15 @@ def db_upgrade() -> None:
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, help="Listen address [env SCIMSRV_HOST; 127.0.0.1]"),
-    port: int = typer.Option(None, help="Listen port [env SCIMSRV_PORT; 8000]"),
-    workers: int = typer.Option(None, help="Worker processes [env SCIMSRV_WORKERS; 1]"),
+    host: str = typer.Option(
+        DEFAULTS["host"].default, envvar="SCIMSRV_HOST", help="Listen address."
+    ),
+    port: int = typer.Option(
+        DEFAULTS["port"].default, envvar="SCIMSRV_PORT", min=1, max=65535, help="Listen port."
+    ),
+    workers: int = typer.Option(
+        DEFAULTS["workers"].default, envvar="SCIMSRV_WORKERS", min=1, help="Worker processes."
+    ),
 ) -> None:
     """Apply pending migrations and the audit log's retention, serve waiting users,
     then serve HTTP (metrics of every worker at /metrics)."""
@@ -79,13 +103,13 @@ def serve(
         # waiting users are served once, before the workers start (each worker
         # then opens its own engine on the migrated database).
         reconcile_waiting(Service(db, config))
-    count = workers or config.workers
+    count = workers
     # Every worker reads its settings again: tell them how many they are.
     os.environ["SCIMSRV_WORKERS"] = str(count)
     server_config = NoDelayConfig(
         "scimsrv.asgi:app",
-        host=host or config.host,
-        port=port or config.port,
+        host=host,
+        port=port,
         workers=count,
         log_config=log_config(),
         access_log=False,

@@ -20,15 +20,33 @@ import typer
 from licensing_core import signing
 from licensing_core.errors import InvalidLicenseSet, LicensingError
 from licensing_core.license_set import LicenseSetSpec, license_set_to_json, parse_license_set
-from licensing_core.license_status import LicenseStatus
+from licensing_core.license_status import INVALID, READ_ONLY, LicenseStatus
 from licensing_core.tables import SITE_LICENSE, SYSTEM_LICENSE
-from scimsrv.cli.support import fail, now, run
+from scimsrv.cli.support import (
+    fail,
+    noun_app,
+    now,
+    number,
+    plural,
+    print_table,
+    run,
+    tenant_given,
+    warn,
+)
 from scimsrv.services import licenses
 
-license_app = typer.Typer(
-    no_args_is_help=True,
-    help="License sets: vendor keys and signing; import, show and verify a tenant's set.",
+license_app = noun_app(
+    "License sets: vendor keys and signing; import, show and verify a tenant's set."
 )
+
+# A tenant's set: TENANT first, as everywhere; the old `--tenant T` still works (hidden).
+TENANT_ARGUMENT = typer.Argument(
+    None,
+    metavar="TENANT",
+    help="Tenant id, as `scimsrv tenant list` shows it (required).",
+    show_default=False,
+)
+OLD_TENANT = typer.Option(None, "--tenant", hidden=True)
 
 PRIVATE_KEY_FILE = "license-signing-key.pem"
 PUBLIC_KEY_FILE = "license-signing-key.pub.pem"
@@ -136,39 +154,62 @@ def sign(
     except LicensingError as exc:
         fail(str(exc))
     if signing_key.kid == signing.builtin_test_key_id():
-        typer.echo(f"warning: {signing.TEST_KEY_WARNING}", err=True)
+        warn(signing.TEST_KEY_WARNING)
     try:
         out.write_text(json.dumps(license_set_to_json(signed), indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(
-        f"signed {len(signed.modules)} modules for {owner.company_name or '-'} "
+        f"signed {plural(len(signed.modules), 'module')} for {owner.company_name or '-'} "
         f"(serial {owner.serial_number or '-'}) with key {signing_key.kid}: {out}"
     )
 
 
 @license_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A signed license set (JSON).")],
-    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    tenant: str | None = TENANT_ARGUMENT,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="FILE", help="A signed license set (JSON; required).", show_default=False
+        ),
+    ] = None,
+    tenant_option: str | None = OLD_TENANT,
 ) -> None:
-    """Verify a signed license set and make it the tenant's set, or show why not.
+    """Verify a signed license set and make it TENANT's set, or show why not.
 
-    Refused when a signature fails or a module has more seats in use than the
+    Refused when a signature fails (unsigned, or signed with a key not in
+    SCIMSRV_LICENSE_PUBLIC_KEYS) or a module has more seats in use than the
     new set grants: then, per module, the seats to remove and who holds them.
     """
+    if tenant_option is not None and file is None and tenant is not None:
+        tenant, file = None, Path(tenant)  # the old spelling: import FILE --tenant T
+    tenant = tenant_given(tenant, tenant_option)
+    if file is None:
+        fail("missing argument 'FILE'", code=2)
     spec = _read_spec(file)
     report = run(lambda tx: licenses.import_set(tx, spec), tenant=tenant, cause="license import")
-    typer.echo(
-        f"{'module':<24} {'version':<8} {'change':<8} {'in use':>7} {'total':>7} {'free':>7}"
+    print_table(
+        [
+            "module",
+            "version",
+            "change",
+            number("in use"),
+            number("total"),
+            number("free"),
+        ],
+        [
+            (
+                m.module_name,
+                m.module_version,
+                m.change,
+                m.in_use,
+                "unlimited" if m.unrestricted else m.new_total,
+                "-" if m.free is None else m.free,
+            )
+            for m in report.modules
+        ],
     )
-    for m in report.modules:
-        free = "-" if m.free is None else str(m.free)
-        total = "unlimited" if m.unrestricted else str(m.new_total)
-        typer.echo(
-            f"{m.module_name:<24} {m.module_version:<8} {m.change:<8} "
-            f"{m.in_use:>7} {total:>7} {free:>7}"
-        )
     typer.echo(
         f"imported license set of {report.owner_name} "
         f"(serial {report.serial_number or '-'}) into tenant {tenant}"
@@ -185,43 +226,75 @@ def _kind(license_type: int, is_plan: bool) -> str:
     return {SYSTEM_LICENSE: "system", SITE_LICENSE: "site"}.get(license_type, "user")
 
 
+def _state(current: LicenseStatus) -> str:
+    if current.state == INVALID:
+        return "invalid: licenses whose signature fails are not granted"
+    if current.state == READ_ONLY:
+        return "read-only (past its stop date): no license is granted, releases still happen"
+    return current.state
+
+
 def _print_status(current: LicenseStatus) -> None:
     test_kid = signing.builtin_test_key_id()
     signed_with = current.signed_with or "-"
     if test_kid in signed_with:
         signed_with += " (built-in TEST key, demo only)"
-    for label, value in (
-        ("tenant", current.tenant_id),
-        ("owner", current.owner_name),
-        ("company", current.company_name or "-"),
-        ("serial", current.serial_number or "-"),
-        ("signed with", signed_with),
-        ("expiration", _when(current.expiration, "never")),
-        ("graceTo", _when(current.grace_to)),
-        ("maintenanceTo", _when(current.maintenance_to)),
-        ("adminWarningDate", _when(current.admin_warning_date)),
-        ("nextCheckDate", _when(current.next_check_date)),
-        ("verification", "valid" if current.valid else "INVALID"),
-        ("state", "read-only (expired)" if current.read_only else "active"),
-    ):
-        typer.echo(f"{label:<17} {value}")
-    typer.echo("")
-    typer.echo(
-        f"{'module':<24} {'version':<8} {'type':<7} {'bought':>9} {'in use':>7} {'free':>7}  valid"
+    print_table(
+        ["field", "value"],
+        [
+            ("tenant", current.tenant_id),
+            ("owner", current.owner_name),
+            ("company", current.company_name or "-"),
+            ("serial", current.serial_number or "-"),
+            ("signed with", signed_with),
+            ("expiration", _when(current.expiration, "never")),
+            ("graceTo", _when(current.grace_to)),
+            ("maintenanceTo", _when(current.maintenance_to)),
+            ("adminWarningDate", _when(current.admin_warning_date)),
+            ("nextCheckDate", _when(current.next_check_date)),
+            ("verification", current.verification.summary() or "every signature holds"),
+            ("state", _state(current)),
+        ],
+        header=False,
     )
-    for m in current.modules:
-        bought = "unlimited" if m.unrestricted else str(m.bought)
-        free = "-" if m.free is None else str(m.free)
-        kind = _kind(m.license_type, m.is_plan) + ("*" if m.hidden else "")
-        typer.echo(
-            f"{m.module_name:<24} {m.module_version:<8} {kind:<7} {bought:>9} "
-            f"{m.in_use:>7} {free:>7}  {'yes' if m.valid else 'NO'}"
-        )
+    typer.echo("")
+    print_table(
+        [
+            "module",
+            "version",
+            "type",
+            number("bought"),
+            number("in use"),
+            number("free"),
+            "valid",
+        ],
+        [
+            (
+                m.module_name,
+                m.module_version,
+                _kind(m.license_type, m.is_plan) + ("*" if m.hidden else ""),
+                "unlimited" if m.unrestricted else m.bought,
+                m.in_use,
+                "-" if m.free is None else m.free,
+                "yes" if m.valid else "NO",
+            )
+            for m in current.modules
+        ],
+    )
     typer.echo("(* hidden)")
+    _print_findings(current)
+
+
+def _print_findings(current: LicenseStatus) -> None:
+    """Warnings, then problems: the signatures' in one line, then the dates'."""
     for line in current.warnings:
-        typer.echo(f"warning: {line}")
+        warn(line)
+    signatures = current.verification.messages() if not current.valid else []
+    if signatures:
+        typer.echo(f"problem: {current.verification.summary()}")
     for line in current.errors:
-        typer.echo(f"problem: {line}")
+        if line not in signatures:
+            typer.echo(f"problem: {line}")
 
 
 AT_HELP = "Evaluate the dates as of this moment (ISO 8601, UTC; default now)."
@@ -229,33 +302,32 @@ AT_HELP = "Evaluate the dates as of this moment (ISO 8601, UTC; default now)."
 
 @license_app.command("show")
 def show(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    tenant: str | None = TENANT_ARGUMENT,
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
+    tenant_option: str | None = OLD_TENANT,
 ) -> None:
-    """The tenant's license set: owner, serial, dates, seats per module, verification."""
+    """TENANT's license set: owner, serial, dates, seats per module, verification."""
+    tenant = tenant_given(tenant, tenant_option)
     moment = _date_option(at, "--at") or now()
     _print_status(run(lambda tx: licenses.status(tx, moment), tenant=tenant, write=False))
 
 
 @license_app.command("verify")
 def verify(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    tenant: str | None = TENANT_ARGUMENT,
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
+    tenant_option: str | None = OLD_TENANT,
 ) -> None:
-    """Check every signature of the tenant's set; exit 1 when one fails or the set expired."""
+    """Check every signature of TENANT's set; exit 1 when one fails or the set expired."""
+    tenant = tenant_given(tenant, tenant_option)
     moment = _date_option(at, "--at") or now()
     current = run(lambda tx: licenses.status(tx, moment), tenant=tenant, write=False)
     rows = len(current.modules)
     keys = ", ".join(sorted(current.verification.key_ids)) or "-"
-    typer.echo(f"tenant {tenant}: {rows} license rows, signed with key {keys}")
-    for line in current.warnings:
-        typer.echo(f"warning: {line}")
-    for line in current.errors:
-        typer.echo(f"problem: {line}")
+    typer.echo(f"tenant {tenant}: {plural(rows, 'license row')}, signed with key {keys}")
+    _print_findings(current)
+    if not current.valid:
+        fail(f"license set of tenant {tenant} is invalid: {current.verification.summary()}")
     if current.errors:
-        fail(
-            f"license set of tenant {tenant} is "
-            + ("invalid" if not current.valid else "expired")
-            + f": {current.errors[0]}"
-        )
+        fail(f"license set of tenant {tenant} is expired: {current.errors[0]}")
     typer.echo("license set valid")

@@ -13,11 +13,12 @@ import enum
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
@@ -33,13 +34,22 @@ from licensing_core.usage import (
     UsageReport,
     explain_target,
 )
-from scimsrv.cli.support import fail, migrated, now, settings
+from scimsrv.cli.support import (
+    fail,
+    migrated,
+    noun_app,
+    now,
+    number,
+    plural,
+    print_table,
+    settings,
+    tenant_given,
+    warn,
+)
 from scimsrv.services import reports, tenants
 from scimsrv.services.transaction import LOCAL, Service
 
-report_app = typer.Typer(
-    no_args_is_help=True, help="Usage reports for pay-per-use billing, from the license ledger."
-)
+report_app = noun_app("Usage reports for pay-per-use billing, from the license ledger.")
 
 PROGRESS_FROM = 2  # tenants; fewer finish before a bar would say anything
 
@@ -84,13 +94,18 @@ def _parse_as_of(text: str | None) -> datetime:
 
 @report_app.command("usage")
 def usage(
+    tenant_id: str | None = typer.Argument(
+        None,
+        metavar="TENANT",
+        help="The tenant to report on; or --all.",
+        show_default=False,
+    ),
     period: str = typer.Option(
         ...,
         "--period",
         help="2026-10 (month), 2026-Q4, 2026-H2 or 2026 (year), as long as the tenant's "
         "billing period; aligned to its contract start (calendar-aligned when it has none).",
     ),
-    tenant: str | None = typer.Option(None, "--tenant", help="One tenant id."),
     all_tenants: bool = typer.Option(
         False,
         "--all",
@@ -107,13 +122,19 @@ def usage(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Count up to this UTC instant instead of now (ISO 8601)."
     ),
+    tenant_option: str | None = typer.Option(None, "--tenant", hidden=True),
 ) -> None:
     """Plans bought, in use at period end, peak, average and users, per plan and combination;
-    the billable figure; users pending for lack of seats."""
+    the billable figure; users pending for lack of seats.
+
+    A period that has not started yet is reported with every figure 0, and a
+    warning says so.
+    """
+    tenant = tenant_given(tenant_id, tenant_option) if tenant_id or tenant_option else None
     if (tenant is None) == (not all_tenants):
-        fail("give either --tenant ID or --all")
+        fail("give either TENANT or --all", code=2)
     if explain_name is not None and tenant is None:
-        fail("--explain needs --tenant ID")
+        fail("--explain needs TENANT", code=2)
     moment = _parse_as_of(as_of)
     try:
         parse_period(period)  # the label's syntax, before any database work
@@ -175,10 +196,10 @@ def _reports(
 def _print_reports(
     reports: Iterable[UsageReport], count: int, output: Format, *, as_array: bool
 ) -> None:
-    bar = (
-        typer.progressbar(length=count, label="tenants", file=sys.stderr)
-        if count >= PROGRESS_FROM
-        else nullcontext()
+    # The bar goes to a terminal only (never into a log or a pipe), and is gone once done.
+    console = Console(stderr=True)
+    bar = Progress(
+        console=console, transient=True, disable=count < PROGRESS_FROM or not console.is_terminal
     )
     writer = (
         csv.DictWriter(sys.stdout, CSV_COLUMNS, restval="", lineterminator="\n")
@@ -187,8 +208,14 @@ def _print_reports(
     )
     if writer is not None:
         writer.writeheader()
-    with bar as progress:
+    with bar:
+        task = bar.add_task("tenants", total=count)
         for index, report in enumerate(reports):
+            if report.counted_until <= report.period.start:
+                warn(
+                    f"period {report.period.label} of tenant {report.tenant_id} has not started "
+                    f"yet (it starts {report.period.start:%Y-%m-%d %H:%M}): nothing to count"
+                )
             if output is Format.json:
                 text = json.dumps(report.to_json(), indent=2)
                 if as_array:
@@ -197,10 +224,9 @@ def _print_reports(
             elif writer is not None:
                 writer.writerows(_csv_rows(report))
             else:
-                typer.echo(render_table(report))
+                print_report(report)
             sys.stdout.flush()
-            if progress is not None:
-                progress.update(1)
+            bar.advance(task)
     if output is Format.json and as_array:
         typer.echo("\n]" if count else "[]")
 
@@ -277,7 +303,7 @@ def _covers(report: UsageReport) -> str:
     if report.status == IN_PROGRESS:
         return f"in progress, counted until {report.counted_until:%Y-%m-%d %H:%M}"
     if report.status == FUTURE:
-        return "future: nothing to count yet"
+        return "not started yet: nothing to count"
     if report.status == BEFORE_TENANT:
         registered = report.tenant_registered
         return f"before the tenant existed (registered {registered:%Y-%m-%d}): nothing to count"
@@ -302,73 +328,72 @@ def _set_lines(report: UsageReport) -> list[str]:
     return lines
 
 
-def render_table(report: UsageReport) -> str:
-    """The report as plain text columns, one tenant."""
+FIGURES = [
+    number("bought"),
+    number("at end"),
+    number("peak"),
+    number("peak day"),
+    number("average"),
+    number("plan-days"),
+    number("users"),
+]
+
+
+def _row(name: str, usage: Usage) -> tuple:
+    return (
+        name,
+        _bought(usage),
+        usage.in_use_at_end,
+        usage.peak,
+        usage.peak_day,
+        f"{usage.average:.2f}",
+        f"{usage.plan_days:.2f}",
+        usage.users,
+    )
+
+
+def print_report(report: UsageReport) -> None:
+    """One tenant's report: a table per plans, combinations and all plan holders."""
     period = report.period
-    lines = [
-        f"Tenant {report.tenant_id}" + (f" ({report.tenant_name})" if report.tenant_name else ""),
+    typer.echo(
+        f"Tenant {report.tenant_id}" + (f" ({report.tenant_name})" if report.tenant_name else "")
+    )
+    typer.echo(
         f"Period {period.label}: {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} "
-        f"({report.billing_period} billing, {_covers(report)})",
-        *_set_lines(report),
+        f"({report.billing_period} billing, {_covers(report)})"
+    )
+    for line in _set_lines(report):
+        typer.echo(line)
+    typer.echo(
         "Login licenses bought (approach 1, an upper bound): "
         + ", ".join(
             f"{s.module_name} {'unrestricted' if s.unrestricted else s.bought}"
             for s in report.login
-        ),
-        "",
-    ]
-    header = ("", "Bought", "At end", "Peak", "Peak day", "Average", "Plan-days", "Users")
-    sections = [("Plan", report.plans), ("Combination", report.combinations)]
-    width = max([len(u.name) for _, rows in sections for u in rows] + [len("All plan holders")])
-    row_format = f"{{:<{width}}}  {{:>12}}  {{:>6}}  {{:>6}}  {{:>8}}  {{:>8}}  {{:>9}}  {{:>6}}"
-    for title, rows in sections:
-        if not rows:
-            lines += [f"{title}s: none held in the period", ""]
-            continue
-        lines.append(row_format.format(title, *header[1:]))
-        for usage in rows:
-            lines.append(
-                row_format.format(
-                    usage.name,
-                    _bought(usage),
-                    usage.in_use_at_end,
-                    usage.peak,
-                    usage.peak_day,
-                    f"{usage.average:.2f}",
-                    f"{usage.plan_days:.2f}",
-                    usage.users,
-                )
-            )
-        lines.append("")
-    users = report.all_users
-    lines.append(
-        row_format.format(
-            "All plan holders",
-            "",
-            users.in_use_at_end,
-            users.peak,
-            users.peak_day,
-            f"{users.average:.2f}",
-            f"{users.plan_days:.2f}",
-            users.users,
         )
     )
-    lines += [
-        "",
-        f"Billable: {report.billable} plan licenses ({BILLABLE_RULE})",
+    for title, rows in (("plan", report.plans), ("combination", report.combinations)):
+        typer.echo("")
+        if not rows:
+            typer.echo(f"{title.capitalize()}s: none held in the period")
+            continue
+        print_table([title, *FIGURES], [_row(usage.name, usage) for usage in rows])
+    typer.echo("")
+    print_table(["", *FIGURES], [_row("All plan holders", report.all_users)])
+    typer.echo("")
+    typer.echo(f"Billable: {plural(report.billable, 'plan license')} ({BILLABLE_RULE})")
+    typer.echo(
         f"Pending for lack of seats: {report.pending.at_end} at period end, "
-        f"{report.pending.during} at some time in the period",
-    ]
+        f"{report.pending.during} at some time in the period"
+    )
     for user in report.pending.users:
-        lines.append(
-            f"  {user.name} (#{user.associate_id}) wants {user.requested} "
-            f"since {user.since:%Y-%m-%d %H:%M}: {user.reason}"
+        typer.echo(
+            f"  {user.name} wants {user.requested} since {user.since:%Y-%m-%d %H:%M}: {user.reason}"
         )
     if report.pending.at_end > len(report.pending.users):
-        lines.append(
+        typer.echo(
             f"  ... {report.pending.at_end - len(report.pending.users)} more: --explain pending"
         )
-    return "\n".join(lines) + "\n"
+    typer.echo("")
 
 
 def _print_explain(
@@ -391,14 +416,19 @@ def _print_explain(
             )
     else:
         typer.echo(f"{explain_target(name)[1]} in {period.label} ({tenant_id}):")
-        count = 0
-        for row in rows:
-            count += 1
-            typer.echo(
-                f"  {row.associate_id:>8}  {row.name:<30}  {row.start:%Y-%m-%d %H:%M:%S}"
-                f"  ->  {_end(row, 'held at period end'):<19}  {row.detail}".rstrip()
-            )
-        typer.echo(f"{count} row{'' if count == 1 else 's'}")
+        print_table(
+            ["user", "from", "to", "detail"],
+            [
+                (
+                    row.name,
+                    f"{row.start:%Y-%m-%d %H:%M:%S}",
+                    _end(row, "held at period end"),
+                    row.detail,
+                )
+                for row in rows
+            ],
+        )
+        typer.echo(plural(len(rows), "row"))
 
 
 def _end(row: ExplainRow, held: str) -> str:

@@ -8,43 +8,66 @@ from __future__ import annotations
 
 import typer
 
-from scimsrv.cli.support import run
+from scimsrv.cli.support import TENANT, noun_app, number, plural, print_table, run, warn
 from scimsrv.provisioning.preview import Preview
 from scimsrv.provisioning.rules import Rule
 from scimsrv.services import rules, tenants
 from scimsrv.storage.tables import ALWAYS, BY_DISPLAY_NAME, BY_EXTERNAL_ID, IF_NOT_SET, SCOPES
 
-rules_app = typer.Typer(no_args_is_help=True, help="A tenant's group-to-plan rules.")
+rules_app = noun_app("A tenant's group-to-plan rules.")
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
-TENANT = typer.Argument(..., metavar="TENANT", help="Tenant id.")
 RULE = typer.Argument(..., metavar="RULE", help="Rule id as `rules list` shows it.")
 
 
 def print_rules(rules: list[Rule]) -> None:
     if not rules:
         typer.echo("no rules: groups and roles named as plans grant them")
-    for rule in rules:
-        state = "" if rule.enabled else "  [disabled]"
-        typer.echo(f"{rule.position}. (rule {rule.id}) {rule.describe()}{state}")
+        return
+    print_table(
+        [number("#"), number("rule"), "applies", "state"],
+        [
+            (rule.position, rule.id, rule.describe(), "enabled" if rule.enabled else "disabled")
+            for rule in rules
+        ],
+    )
 
 
 def print_preview(preview: Preview, dry_run: bool) -> None:
+    for line in preview.warnings:
+        warn(line)
     verb = "would change" if dry_run else "changed"
-    count = len(preview.changes)
-    typer.echo(f"{count} {'user' if count == 1 else 'users'} {verb} plans or state")
-    for change in preview.changes:
-        typer.echo(
-            f"  {change.user_name}: {change.before or '(none)'} ({change.state_before}) -> "
-            f"{change.after or '(none)'} ({change.state})"
-            + (f": {change.reason}" if change.reason else "")
+    typer.echo(f"{plural(len(preview.changes), 'user')} {verb} plans or state")
+    if preview.changes:
+        print_table(
+            ["user", "plans before", "state before", "plans after", "state after", "reason"],
+            [
+                (
+                    c.user_name,
+                    c.before or "(none)",
+                    c.state_before,
+                    c.after or "(none)",
+                    c.state,
+                    c.reason,
+                )
+                for c in preview.changes
+            ],
         )
-    typer.echo("seats per module: in use now -> after / bought")
-    for seats in preview.seats:
-        bought = "unrestricted" if seats.unrestricted else str(seats.bought)
-        typer.echo(f"  {seats.module_name}: {seats.in_use} -> {seats.after} / {bought}")
-    if waiting := len(preview.waiting):
-        typer.echo(f"{waiting} {'user waits' if waiting == 1 else 'users wait'} for seats")
+    typer.echo("seats per module:")
+    print_table(
+        ["module", number("in use before"), number("after"), number("bought")],
+        [
+            (
+                seats.module_name,
+                seats.in_use,
+                seats.after,
+                "unrestricted" if seats.unrestricted else seats.bought,
+            )
+            for seats in preview.seats
+        ],
+    )
+    if preview.waiting:
+        typer.echo(f"{plural(len(preview.waiting), 'user')} left waiting for seats")
 
 
 def edit(tenant_id: str, dry_run: bool, change: rules.Edit) -> None:
@@ -87,7 +110,7 @@ def rules_add(
     group_external_id: str = typer.Option("", help="Group externalId instead of displayName."),
     role: str = typer.Option("", help="App role value (scopes has-role / not-has-role)."),
     mode: str = typer.Option(ALWAYS, help=f"{ALWAYS} or {IF_NOT_SET}."),
-    position: int = typer.Option(None, help="1-based position; default: last."),
+    position: int = typer.Option(None, min=1, help="1-based position; default: last."),
     description: str = typer.Option("", help="Free text for operators."),
     dry_run: bool = DRY_RUN,
 ) -> None:

@@ -1,22 +1,36 @@
-"""What every ``scimsrv`` sub-command shares: settings, the migrated database, use
-cases run as the local operator, and the one place where failures become
-one line (``error: <reason>`` on stderr, exit code 1)."""
+"""What every ``scimsrv`` sub-command shares: how a noun's typer app is made, the
+tenant argument, settings, the migrated database, use cases run as the local
+operator, tables (rich), counted nouns, warnings said once, and the one place
+where failures become one line (``error: <reason>`` on stderr).
+
+Exit codes: 0 success, 1 a failure the command reports, 2 a command line
+click cannot parse (unknown option, bad value, missing argument).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Column, Table
+from rich.text import Text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from typer._click.exceptions import NoArgsIsHelpError
+from typer.core import TyperGroup
 from typer.main import get_current_context
 
 from licensing_core.activation import ImportRejected
 from licensing_core.db import Database
 from licensing_core.errors import LicensingError
+from licensing_core.plural import plural
 from licensing_core.tenants import is_tenant_id
 from scimsrv.scim.errors import ScimError
 from scimsrv.services.audit import RequestInfo
@@ -26,13 +40,119 @@ from scimsrv.services.transaction import LOCAL, Service, Tx
 from scimsrv.settings import Settings
 from scimsrv.storage import schema
 
+__all__ = [
+    "CONTEXT_SETTINGS",
+    "TENANT",
+    "Commands",
+    "fail",
+    "migrated",
+    "noun_app",
+    "now",
+    "number",
+    "plural",
+    "print_table",
+    "run",
+    "settings",
+    "tenant_given",
+    "valid_tenant_id",
+    "warn",
+]
+
 T = TypeVar("T")
 
+ENV_PREFIX = "SCIMSRV"
+# Every command's context: --help shows each option's default (and its
+# environment variable: Commands names them).
+CONTEXT_SETTINGS = {"show_default": True}
 
-def fail(message: str) -> NoReturn:
-    """Exit non-zero with a one-line reason."""
+# The tenant a command acts on: the first argument of every command that has one.
+TENANT = typer.Argument(
+    ..., metavar="TENANT", help="Tenant id, as `scimsrv tenant list` shows it.", show_default=False
+)
+
+_said: set[str] = set()
+
+
+def noun_app(help: str) -> typer.Typer:
+    """A typer app for one noun (``scimsrv tenant ...``): help when called bare."""
+    return typer.Typer(no_args_is_help=True, help=help)
+
+
+class Commands(TyperGroup):
+    """The root ``scimsrv`` group: whatever goes wrong, one ``error:`` line.
+
+    click's own usage errors (unknown option, bad value, missing argument)
+    print as ``error: <what> (see 'scimsrv ... --help')`` with exit code 2,
+    instead of a usage block and a boxed panel. Every option without an
+    environment variable of its own (a setting's, like ``SCIMSRV_PORT``)
+    gets ``SCIMSRV_<COMMAND>_<OPTION>``, named after the option as typed:
+    ``report usage --format`` is ``SCIMSRV_REPORT_USAGE_FORMAT``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_environment(self, (ENV_PREFIX,))
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _said.clear()
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except typer.TyperException as exc:  # click's errors derive from it
+            typer.echo(f"error: {_usage_error(exc)}", err=True)
+            code = exc.exit_code
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _name_environment(command: Any, path: tuple[str, ...]) -> None:
+    for param in command.params:
+        if param.param_type_name == "option" and param.envvar is None:
+            option = max(param.opts, key=len).lstrip("-")
+            param.envvar = "_".join((*path, option)).replace("-", "_").upper()
+    for name, sub in getattr(command, "commands", {}).items():
+        _name_environment(sub, (*path, name))
+
+
+def _usage_error(exc: typer.TyperException) -> str:
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Exit ``code`` (1; 2 for a command line that does not say what to do) with
+    a one-line reason."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code=1)
+    raise typer.Exit(code=code)
+
+
+def warn(message: str) -> None:
+    """``warning: <message>`` on stderr, once per command whoever says it
+    (a command and the library it calls may both see the same problem)."""
+    line = " ".join(message.split())
+    if line not in _said:
+        _said.add(line)
+        typer.echo(f"warning: {line}", err=True)
+
+
+class _Warnings(logging.Handler):
+    """Warnings the library logs while a command works, said as :func:`warn` lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(record.getMessage())
 
 
 def now() -> datetime:
@@ -55,12 +175,17 @@ def _database_reason(exc: SQLAlchemyError) -> str:
 
 @contextmanager
 def migrated(config: Settings | None = None) -> Iterator[Database]:
-    """The configured database at the newest schema; known failures end in one line."""
+    """The configured database at the newest schema; known failures end in one
+    line, warnings logged meanwhile in :func:`warn` lines."""
     config = config or settings()
     try:
         db = Database.from_url(config.database_url, lock_timeout=config.lock_timeout)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         fail(f"bad SCIMSRV_DATABASE_URL: {exc}")
+    except ImportError as exc:
+        fail(f"bad SCIMSRV_DATABASE_URL: its database driver is not installed ({exc.name})")
+    handler = _Warnings()
+    logging.getLogger().addHandler(handler)
     try:
         schema.upgrade(db.engine)
         yield db
@@ -75,6 +200,7 @@ def migrated(config: Settings | None = None) -> Iterator[Database]:
     except SQLAlchemyError as exc:
         fail(_database_reason(exc))
     finally:
+        logging.getLogger().removeHandler(handler)
         db.dispose()
 
 
@@ -117,3 +243,49 @@ def valid_tenant_id(tenant_id: str) -> str:
             "starting with a letter or digit"
         )
     return tenant_id
+
+
+def tenant_given(argument: str | None, option: str | None) -> str:
+    """The tenant of a command that also still takes the old ``--tenant T``
+    spelling (hidden): the argument or the option, not two different ones."""
+    if argument and option and argument != option:
+        fail(f"two tenants given: {argument!r} and --tenant {option!r}", code=2)
+    tenant = argument or option
+    if not tenant:
+        fail("missing argument 'TENANT'", code=2)
+    return tenant
+
+
+def number(header: str) -> Column:
+    """A table column of numbers: right-aligned."""
+    return Column(header, justify="right")
+
+
+# Wider than any table: off a terminal, rows never wrap (scripts read them).
+_UNWRAPPED = 10_000
+
+
+def print_table(
+    columns: Sequence[str | Column], rows: Iterable[Sequence[Any]], *, header: bool = True
+) -> None:
+    """Rows under a header (unless not ``header``), in aligned columns (rich), on stdout.
+
+    A column given as text is left-aligned; give :func:`number` (or any
+    :class:`rich.table.Column`) for numbers. Cells are shown as
+    ``str`` of the value, never read as rich markup. On a terminal the table
+    fits its width; piped, each row stays one line.
+    """
+    table = Table(box=None, pad_edge=False, header_style="bold", show_header=header)
+    for index, column in enumerate(columns):
+        given = Column(column) if isinstance(column, str) else column
+        # A copy: a Column keeps its cells and place, and callers reuse theirs.
+        table.columns.append(
+            replace(given, header=Text(str(given.header)), _index=index, _cells=[])
+        )
+    for row in rows:
+        table.add_row(*(Text("" if value is None else str(value)) for value in row))
+    console = Console(width=None if sys.stdout.isatty() else _UNWRAPPED)
+    with console.capture() as captured:
+        console.print(table)
+    for line in captured.get().splitlines():
+        typer.echo(line.rstrip())

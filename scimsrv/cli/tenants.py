@@ -1,8 +1,8 @@
 """``scimsrv tenant``: create, list, show, set (company, contract terms), rename,
 suspend, resume, delete, check, reconcile.
 
-Tables are printed with rich; ``--format json`` prints what the admin API
-answers for the same tenant.
+Tables are printed with rich (:func:`scimsrv.cli.support.print_table`);
+``--format json`` prints what the admin API answers for the same tenant.
 """
 
 from __future__ import annotations
@@ -13,18 +13,26 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from licensing_core.periods import InvalidPeriod, parse_contract_start
 from licensing_core.tenants import TenantInfo
 from scimsrv.cli.rules import print_preview
-from scimsrv.cli.support import fail, run, settings, valid_tenant_id
-from scimsrv.services import tenants
+from scimsrv.cli.support import (
+    TENANT,
+    fail,
+    noun_app,
+    plural,
+    print_table,
+    run,
+    settings,
+    valid_tenant_id,
+    warn,
+)
+from scimsrv.services import licenses, tenants
 from scimsrv.services.tenants import TenantDetails
+from scimsrv.settings import Settings
 
-tenant_app = typer.Typer(no_args_is_help=True, help="Tenants: one customer, one license set.")
-TENANT = typer.Argument(..., metavar="ID", help="Tenant id.")
+tenant_app = noun_app("Tenants: one customer, one license set.")
 COMPANY = typer.Option(None, "--company", help="The customer's company name (reports, Licenses).")
 CONTRACT_START = typer.Option(
     None,
@@ -69,9 +77,6 @@ def _print_details(details: TenantDetails, output: Format) -> None:
         typer.echo(json.dumps(details.to_json(base_url), indent=2))
         return
     info, period = details.info, details.current_period
-    table = Table(show_header=False, box=None)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
     rows = [
         ("Tenant", info.tenant_id),
         ("Name", info.name),
@@ -82,20 +87,36 @@ def _print_details(details: TenantDetails, output: Format) -> None:
         ),
         ("Billing", _terms(info)),
         ("Current period", f"{period.label}: {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"),
-        ("Users", str(details.users)),
-        ("Groups", str(details.groups)),
-        ("Live tokens", str(details.live_tokens)),
+        ("Users", details.users),
+        ("Groups", details.groups),
+        ("Live tokens", details.live_tokens),
         ("Registered", f"{info.registered:%Y-%m-%d %H:%M}"),
         ("SCIM base URL", base_url),
     ]
-    for field, value in rows:
-        table.add_row(field, value)
-    Console().print(table)
+    print_table(["", ""], rows, header=False)
+
+
+def note_origin(config: Settings) -> None:
+    """Say where printed base URLs come from when SCIMSRV_PUBLIC_URL is unset:
+    the listen address and port, as identity providers may not reach them."""
+    if not config.public_url:
+        typer.echo(
+            f"note: base URLs assume the server listens on {config.host}:{config.port} "
+            "(SCIMSRV_HOST, SCIMSRV_PORT; by default 127.0.0.1:8000); set SCIMSRV_PUBLIC_URL "
+            "to the URL identity providers reach",
+            err=True,
+        )
 
 
 @tenant_app.command("create")
 def create(
-    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id: [a-z0-9][a-z0-9-]*"),
+    tenant_id: str = typer.Argument(
+        ...,
+        metavar="TENANT",
+        help="New tenant id: 1-63 lower-case letters, digits and '-', starting with a "
+        "letter or digit.",
+        show_default=False,
+    ),
     name: str = typer.Option("", help="What operators call the customer."),
     company: str | None = typer.Option(
         None, "--company", help="The customer's company name [default: the name]."
@@ -103,21 +124,30 @@ def create(
     contract_start: str | None = CONTRACT_START,
     billing_period: str | None = BILLING_PERIOD,
 ) -> None:
-    """Create a tenant with the default license set; print its SCIM base URL."""
+    """Create a tenant with the default license set; print its SCIM base URL.
+
+    Warns when the default set will not verify under the configured license
+    keys (SCIMSRV_LICENSE_PUBLIC_KEYS): its users get no license until a
+    vendor-signed set is imported.
+    """
     valid_tenant_id(tenant_id)
     start = _contract_start(contract_start)
-    run(
-        lambda tx: tenants.create(
-            tx,
-            tenant_id,
-            name,
-            company=company,
-            contract_start=start,
-            billing_period=billing_period,
-        ),
-        tenant=tenant_id,
-    )
-    typer.echo(settings().tenant_base_url(tenant_id))
+
+    def work(tx):
+        terms = {"contract_start": start, "billing_period": billing_period}
+        tenants.create(tx, tenant_id, name, company=company, **terms)
+        return licenses.status(tx)
+
+    status = run(work, tenant=tenant_id)
+    if not status.valid:
+        warn(
+            f"tenant {tenant_id}'s default license set does not verify here, so no license of "
+            f"it is granted: {status.verification.summary()}; import a vendor-signed set with "
+            f"`scimsrv license import {tenant_id} FILE`"
+        )
+    config = settings()
+    note_origin(config)
+    typer.echo(config.tenant_base_url(tenant_id))
 
 
 @tenant_app.command("list")
@@ -129,18 +159,21 @@ def list_(output: Annotated[Format, FORMAT] = Format.table) -> None:
         listed = [info.to_json(config.tenant_base_url(info.tenant_id)) for info in found]
         typer.echo(json.dumps(listed, indent=2))
         return
-    table = Table("ID", "Name", "Company", "Billing", "State")
-    table.add_column("SCIM base URL", overflow="fold")
-    for info in found:
-        table.add_row(
-            info.tenant_id,
-            info.name,
-            info.company_name,
-            _terms(info),
-            info.state,
-            config.tenant_base_url(info.tenant_id),
-        )
-    Console().print(table)
+    note_origin(config)
+    print_table(
+        ["tenant", "name", "company", "billing", "state", "SCIM base URL"],
+        [
+            (
+                info.tenant_id,
+                info.name,
+                info.company_name,
+                _terms(info),
+                info.state,
+                config.tenant_base_url(info.tenant_id),
+            )
+            for info in found
+        ],
+    )
 
 
 @tenant_app.command("show")
@@ -235,12 +268,13 @@ def delete(
 
 @tenant_app.command("check")
 def check(tenant_id: str = TENANT) -> None:
-    """Check links, seats, plan states and the ledger against a recomputation."""
+    """Check every license row's signature, links, seats, plan states and the
+    ledger against a recomputation; list every problem."""
     problems = run(tenants.check, tenant=tenant_id, write=False)
     for problem in problems:
         typer.echo(problem)
     if problems:
-        fail(f"tenant {tenant_id!r}: {len(problems)} inconsistencies")
+        fail(f"tenant {tenant_id!r}: " + plural(len(problems), "inconsistency", "inconsistencies"))
     typer.echo(f"tenant {tenant_id!r} is consistent")
 
 

@@ -6,25 +6,33 @@ from __future__ import annotations
 
 import typer
 
-from scimsrv.cli.support import run
+from scimsrv.cli.support import TENANT, noun_app, print_table, run
 from scimsrv.services import tokens
 
-token_app = typer.Typer(no_args_is_help=True, help="A tenant's bearer tokens.")
-operator_app = typer.Typer(no_args_is_help=True, help="The vendor's operators (admin API).")
-operator_token_app = typer.Typer(no_args_is_help=True, help="Operator bearer tokens.")
+token_app = noun_app("A tenant's bearer tokens.")
+operator_app = noun_app("The vendor's operators (admin API).")
+operator_token_app = noun_app("Operator bearer tokens.")
 operator_app.add_typer(operator_token_app, name="token")
 
-TENANT = typer.Argument(..., metavar="ID", help="Tenant id.")
 PREFIX = typer.Argument(
     ..., metavar="PREFIX", help="The token's prefix (or id) as `token list` shows it."
 )
 
 
 def _print(listed: list[tokens.TokenInfo]) -> None:
-    for info in listed:
-        revoked = info.revoked.isoformat(timespec="seconds") if info.revoked else "-"
-        created = info.created.isoformat(timespec="seconds")
-        typer.echo(f"{info.id}\t{info.prefix}\t{created}\t{revoked}\t{info.label}")
+    print_table(
+        ["id", "prefix", "created", "revoked", "label"],
+        [
+            (
+                info.id,
+                info.prefix,
+                info.created.isoformat(sep=" ", timespec="seconds"),
+                info.revoked.isoformat(sep=" ", timespec="seconds") if info.revoked else "-",
+                info.label,
+            )
+            for info in listed
+        ],
+    )
 
 
 @token_app.command("issue")
@@ -32,19 +40,19 @@ def issue(
     tenant_id: str = TENANT,
     label: str = typer.Option("", help="What the token is for, e.g. 'entra'."),
 ) -> None:
-    """Create a bearer token for tenant ID and print it; it is shown this once only."""
+    """Create a bearer token for TENANT and print it; it is shown this once only."""
     typer.echo(run(lambda tx: tokens.issue(tx, tenant_id, label), tenant=tenant_id))
 
 
 @token_app.command("list")
 def list_(tenant_id: str = TENANT) -> None:
-    """List tenant ID's tokens (never their secrets): id, prefix, created, revoked, label."""
+    """List TENANT's tokens (never their secrets): id, prefix, created, revoked, label."""
     _print(run(lambda tx: tokens.list_tokens(tx, tenant_id), write=False))
 
 
 @token_app.command("revoke")
 def revoke(tenant_id: str = TENANT, prefix: str = PREFIX) -> None:
-    """Revoke one of tenant ID's tokens; requests with it are refused at once."""
+    """Revoke one of TENANT's tokens; requests with it are refused at once."""
     info = run(lambda tx: tokens.revoke(tx, tenant_id, prefix), tenant=tenant_id)
     typer.echo(f"revoked token {info.id} ({info.prefix})")
 

@@ -27,6 +27,7 @@ from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
 from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules, tenants
+from scimsrv.http.admin.openapi import openapi
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
 from scimsrv.http.metrics import metrics
@@ -148,7 +149,9 @@ def create_app(
         route("/tenants/{tenant}/resume", POST=tenants.resume_tenant),
         route("/tenants/{tenant}/rules", GET=rules.list_rules, POST=rules.add_rule),
         route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
-        route("/tenants/{tenant}/rules/{rule}", PATCH=rules.change_rule, DELETE=rules.remove_rule),
+        route(
+            "/tenants/{tenant}/rules/{rule:int}", PATCH=rules.change_rule, DELETE=rules.remove_rule
+        ),
         route("/tenants/{tenant}/check", GET=licenses.check),
         route("/tenants/{tenant}/reconcile", POST=licenses.reconcile),
         route(
@@ -164,6 +167,7 @@ def create_app(
         route("/plans", GET=plans.plan_catalog),
         route("/tenants/{tenant}/log", GET=audit_log.show_log),
         route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
+        route("/openapi.json", GET=openapi),
     ]
     app = Starlette(
         routes=[

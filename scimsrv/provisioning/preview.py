@@ -1,5 +1,7 @@
 """What recomputing a tenant changes: which users changed plans or state and, per
-module, the seats in use before and after against the seats bought.
+module, the seats in use before and after against the seats bought, with
+warnings about rules that cannot do what they say (a group no group of the
+tenant has, a group or role on a rule for all users).
 
 The changes are not modelled: every user is really recomputed
 (:func:`~scimsrv.provisioning.recompute.recompute_tenant`, the caller holding
@@ -11,13 +13,14 @@ served included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from licensing_core.counting import user_license_seats
 from licensing_core.plans import plan_for_module
 from licensing_core.tables import PENDING
 from scimsrv.provisioning.recompute import recompute_tenant
 from scimsrv.provisioning.rules import Rule
+from scimsrv.storage.tables import BY_EXTERNAL_ID, SCOPE_ALL, SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class SeatImpact:
 class Preview:
     changes: list[PlanChange]
     seats: list[SeatImpact]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def waiting(self) -> list[PlanChange]:
@@ -84,4 +88,34 @@ def recompute_described(tx, rules: list[Rule]) -> Preview:
         if (was := before.get(s.module_name)) is not None
         and (plan_for_module(s.module_name) is not None or was.in_use != s.in_use)
     ]
-    return Preview(changes, seats)
+    return Preview(changes, seats, rule_warnings(tx, rules))
+
+
+def rule_warnings(tx, rules: list[Rule]) -> list[str]:
+    """Enabled rules that cannot do what they say: one naming a group that no
+    group of the tenant has (yet: identity providers may push it later), one
+    for all users that names a group or role (ignored)."""
+    enabled = [rule for rule in rules if rule.enabled]
+    grouped = [rule for rule in enabled if rule.scope in (SCOPE_IN_GROUP, SCOPE_NOT_IN_GROUP)]
+    names, external_ids = tx.storage.rules.groups_found(
+        [r.target for r in grouped if r.target_by != BY_EXTERNAL_ID],
+        [r.target for r in grouped if r.target_by == BY_EXTERNAL_ID],
+    )
+    warnings = []
+    for rule in enabled:
+        if rule.scope == SCOPE_ALL and rule.target:
+            warnings.append(
+                f"rule {rule.position} is for all users: {rule.target!r} is ignored "
+                "(use scope has-role or in-group to match it)"
+            )
+        elif rule in grouped:
+            by_id = rule.target_by == BY_EXTERNAL_ID
+            if (rule.target if by_id else rule.target.casefold()) not in (
+                external_ids if by_id else names
+            ):
+                what = "externalId" if by_id else "displayName"
+                warnings.append(
+                    f"rule {rule.position} names group {rule.target!r}, but no group of the "
+                    f"tenant has that {what} (yet)"
+                )
+    return warnings

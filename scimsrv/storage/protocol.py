@@ -14,7 +14,7 @@ tables (:mod:`scimsrv.storage.tables`); errors are the protocol's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -142,6 +142,12 @@ class RuleStorage(Protocol):
 
     def save(self, rules: list[Any], at: datetime) -> None:
         """Positions 1..n in list order, then every changed rule written."""
+
+    def groups_found(
+        self, display_names: Collection[str], external_ids: Collection[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these displayNames (compared casefolded, returned
+        casefolded) and externalIds a group of the tenant has."""
 
 
 class AuditStorage(Protocol):

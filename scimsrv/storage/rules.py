@@ -6,12 +6,13 @@ rules for a recompute with :func:`scimsrv.storage.plans.lock_with_rules`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scimsrv.storage.tables import PlanRule
+from scimsrv.storage.tables import PlanRule, ScimGroup
 
 
 def rule_rows(session: Session, tenant_id: str) -> list[PlanRule]:
@@ -40,3 +41,30 @@ def save(session: Session, rows: list[PlanRule], at: datetime) -> None:
             row.position = index
             row.updated = at
     session.flush()
+
+
+def groups_found(
+    session: Session, tenant_id: str, display_names: Collection[str], external_ids: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """Which of ``display_names`` (casefolded) and ``external_ids`` a group of the
+    tenant has: the casefolded names and the externalIds found (two indexed lookups)."""
+    names = {name.casefold() for name in display_names}
+    found_names = set(
+        session.scalars(
+            select(ScimGroup.display_name_ci).where(
+                ScimGroup.tenant_id == tenant_id, ScimGroup.display_name_ci.in_(names)
+            )
+        )
+        if names
+        else ()
+    )
+    found_ids = set(
+        session.scalars(
+            select(ScimGroup.external_id).where(
+                ScimGroup.tenant_id == tenant_id, ScimGroup.external_id.in_(set(external_ids))
+            )
+        )
+        if external_ids
+        else ()
+    )
+    return found_names, found_ids

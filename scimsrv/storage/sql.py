@@ -5,7 +5,7 @@ The SQL itself is in :mod:`.users`, :mod:`.groups`, :mod:`.tokens`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -135,6 +135,11 @@ class SqlRules(_Bound):
 
     def save(self, rows: list, at: datetime) -> None:
         rules.save(self.session, rows, at)
+
+    def groups_found(
+        self, display_names: Collection[str], external_ids: Collection[str]
+    ) -> tuple[set[str], set[str]]:
+        return rules.groups_found(self.session, self.tenant_id, display_names, external_ids)
 
 
 class SqlAudit(_Bound):

@@ -1,9 +1,11 @@
 """``/admin/v1/tenants/{tenant}/rules``: a tenant's group-to-plan rules.
 
 Every edit answers the rules after it and its preview (which users change
-plan, seats per module); ``?dryRun=true`` answers the same and changes
-nothing. Without it the edit, the recompute of every user and the answer's
-preview commit together.
+plan, seats per module, warnings about rules that match nothing);
+``?dryRun=true`` (or ``1``) answers the same and changes nothing, any value
+but true/false/1/0 is a 400. Without it the edit, the recompute of every
+user and the answer's preview commit together. Bodies are
+:mod:`scimsrv.http.admin.rule_bodies`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from scimsrv.http.admin.query import dry_run as is_dry_run
+from scimsrv.http.admin.rule_bodies import NewRule, RuleChange, parsed
 from scimsrv.http.admin.views import preview_view, rule_view
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body
@@ -45,24 +48,16 @@ async def list_rules(request: Request) -> Response:
 
 
 def _new_rule(body) -> rules.Edit:
-    if not isinstance(body, dict):
-        raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
-    fields = {
-        "scope": body.get("scope", ""),
-        "plans": body.get("plans", ""),
-        "mode": body.get("mode", "always"),
-        "target": body.get("target", ""),
-        "target_by": body.get("targetBy", "displayName"),
-        "position": body.get("position"),
-        "description": body.get("description", ""),
-    }
-    if not all(isinstance(fields[k], str) for k in ("scope", "plans", "mode", "target")):
-        raise ScimError(400, "scope, plans, mode and target must be strings", "invalidValue")
-    if fields["position"] is not None and (
-        isinstance(fields["position"], bool) or not isinstance(fields["position"], int)
-    ):
-        raise ScimError(400, "position must be an integer", "invalidValue")
-    return rules.add(**fields)
+    rule = parsed(NewRule, body)
+    return rules.add(
+        scope=rule.scope,
+        plans=rule.plans,
+        mode=rule.mode,
+        target=rule.target,
+        target_by=rule.targetBy,
+        position=rule.position,
+        description=rule.description,
+    )
 
 
 async def add_rule(request: Request) -> Response:
@@ -70,23 +65,17 @@ async def add_rule(request: Request) -> Response:
 
 
 def _rule_id(request: Request) -> int:
-    raw = request.path_params["rule"]
-    if not raw.isdigit():
-        raise ScimError(404, f"no rule {raw!r}")
-    return int(raw)
+    return request.path_params["rule"]  # the route's int converter: digits only
 
 
 async def change_rule(request: Request) -> Response:
     rule_id = _rule_id(request)
 
     def change(body) -> rules.Edit:
-        if not isinstance(body, dict) or not body or not set(body) <= {"enabled", "position"}:
-            raise ScimError(400, "send {'enabled': bool} and/or {'position': int}", "invalidValue")
-        enabled, position = body.get("enabled"), body.get("position")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise ScimError(400, "enabled must be true or false", "invalidValue")
-        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
-            raise ScimError(400, "position must be an integer", "invalidValue")
+        wanted = parsed(RuleChange, body)
+        enabled, position = wanted.enabled, wanted.position
+        if enabled is None and position is None:
+            raise ScimError(400, "send enabled (true or false) and/or position", "invalidValue")
         edits = []
         if enabled is not None:
             edits.append(rules.set_enabled(rule_id, enabled))

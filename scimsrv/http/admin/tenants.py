@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from licensing_core.periods import parse_contract_start
 from licensing_core.tenants import is_tenant_id
+from scimsrv.http.admin.query import flag
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body, tenant_base_url
 from scimsrv.scim.errors import ScimError
@@ -25,7 +26,6 @@ from scimsrv.services import tenants
 from scimsrv.services.tenants import Deletion
 
 TERMS = ("name", "company", "contractStart", "billingPeriod")
-FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _fields(raw: bytes, allowed: tuple[str, ...]) -> dict[str, str]:
@@ -127,11 +127,9 @@ def _deletion_view(deletion: Deletion) -> dict:
 
 async def delete_tenant(request: Request) -> Response:
     """Delete the tenant (its ledger and history stay) or, with ``purge=true``, every row of it."""
-    text = request.query_params.get("purge", "false").lower()
+    purge = flag(request, "purge")
 
     def work(tx):
-        if text not in FLAGS:
-            raise ScimError(400, f"purge must be true or false, not {text!r}", "invalidValue")
-        return tenants.delete(tx, purge=FLAGS[text])
+        return tenants.delete(tx, purge=purge)
 
     return JSONResponse(_deletion_view(await run(request, work, write=True)))

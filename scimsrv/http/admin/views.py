@@ -30,6 +30,7 @@ def status_view(status: LicenseStatus) -> dict:
         "nextCheckDate": _when(status.next_check_date),
         "valid": status.valid,
         "readOnly": status.read_only,
+        "state": status.state,
         "errors": list(status.errors),
         "warnings": list(status.warnings),
         "modules": [
@@ -99,8 +100,10 @@ def rule_view(rule: Rule) -> dict:
 
 def preview_view(preview: Preview) -> dict:
     """The changes as JSON: users whose plans or state changed (granted
-    combination and state, before and after) and seats per module."""
+    combination and state, before and after), seats per module, and warnings
+    about rules that cannot do what they say."""
     return {
+        "warnings": list(preview.warnings),
         "changes": [
             {
                 "userId": c.user_id,
