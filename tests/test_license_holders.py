@@ -14,10 +14,14 @@ from starlette.testclient import TestClient
 from licensing_core.license_status import license_status
 from licensing_core.tables import ModuleLicense
 from scimsrv.http.app import create_app
-from scimsrv.services import tokens
+from scimsrv.scim.schemas import UserResource
+from scimsrv.services import tokens, users
+from scimsrv.services.audit import RequestInfo
+from scimsrv.services.transaction import LOCAL, Service
+from scimsrv.settings import Settings
 from tests.licensing_helpers import KEYRING, add_associates, assign
 from tests.provisioning_helpers import Directory
-from tests.use_cases import run
+from tests.use_cases import patch_op, run
 
 NOW = datetime(2026, 11, 20, 9, 30)
 NAMES = ("dave", "Alice", "eve", "bob", "Carol")
@@ -61,7 +65,10 @@ def holders(client, tenant_id: str, module: object, **query) -> tuple[int, list[
     """(status, rows of cells, body) of the holders partial."""
     response = client.get(f"/admin/v1/tenants/{tenant_id}/license/holders/{module}", params=query)
     rows = re.findall(r"<tr[^>]*>(<td>.*?)</tr>", response.text)
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    cells = [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in rows
+    ]
     return response.status_code, cells, response.text
 
 
@@ -77,7 +84,7 @@ def test_holders_are_listed_by_username_with_scim_id_and_since(db, client, direc
         ["eve", ids["eve"], "2026-10-03 08:00"],
         ["user0", "(no SCIM user)", "2026-10-09 00:00"],
     ]
-    assert "6 holder(s); 6 in use of 10." in body
+    assert "6 holders (a name opens its recent changes); 6 in use of 10." in body
     assert 'rel="next"' not in body and 'rel="prev"' not in body
 
 
@@ -91,7 +98,7 @@ def test_holders_count_equals_the_seats_in_use_of_every_user_license(
             continue
         code, _rows, body = holders(client, tenant_id, module.module_id, count=0)
         assert code == 200
-        assert f"{module.in_use} holder(s)" in body, module.module_name
+        assert f"{module.in_use} holder" in body, module.module_name
 
 
 def test_holders_come_a_page_at_a_time(db, client, directory, tenant_id):
@@ -106,7 +113,7 @@ def test_holders_come_a_page_at_a_time(db, client, directory, tenant_id):
     _, rows, body = holders(client, tenant_id, sales, startIndex=0, count=1)
     assert [r[0] for r in rows] == ["Alice"]  # below 1 counts as 1 (RFC 7644 §3.4.2.4)
     _, rows, body = holders(client, tenant_id, sales, startIndex=10**30)
-    assert rows == [] and "6 holder(s)" in body and 'rel="next"' not in body
+    assert rows == [] and "6 holders" in body and 'rel="next"' not in body
     _, rows, body = holders(client, tenant_id, sales, startIndex=3, count=5000)
     assert len(rows) == 4 and 'href="?startIndex=1&amp;count=100"' in body  # at most 100
 
@@ -140,3 +147,26 @@ def test_holders_need_an_operator_token_and_an_existing_tenant(db, client, direc
     assert client.get(path, headers={"Authorization": f"Bearer {tenant_token}"}).status_code == 401
     missing = client.get(f"/admin/v1/tenants/t-none/license/holders/{sales}")
     assert missing.status_code == 404 and "no tenant" in missing.json()["detail"]
+
+
+def test_a_holders_name_opens_its_recent_changes(db, client, directory, tenant_id):
+    sales = module_id(db, tenant_id, "sales-essentials")
+    _status, _rows, body = holders(client, tenant_id, sales)
+    alice = directory.ids["Alice"]
+    assert f'href="../users/{alice}"' in body
+    # A write that comes through a command line or a request is in the log.
+    deactivate = patch_op(UserResource, {"op": "replace", "path": "active", "value": False})
+    Service(db, Settings(), clock=lambda: NOW).run(
+        lambda tx: users.patch_user(tx, alice, deactivate, None),
+        caller=LOCAL,
+        tenant_id=tenant_id,
+        request=RequestInfo(command="scimsrv test"),
+    )
+    response = client.get(f"/admin/v1/tenants/{tenant_id}/license/users/{alice}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Recent changes of Alice" in response.text
+    assert "Alice: Sales-Essentials -&gt; (none), none" in response.text
+    assert "scimsrv test" in response.text
+    missing = client.get(f"/admin/v1/tenants/{tenant_id}/license/users/not-a-user")
+    assert missing.status_code == 404

@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from licensing_core.plans import plan_for_module
-from scimsrv.cli.support import run, settings
+from scimsrv.cli.support import TENANT, run, settings
 from scimsrv.services import audit
 
 
@@ -24,7 +23,7 @@ FORMAT = typer.Option(Format.table, "--format", help="table or json.")
 
 
 def show(
-    tenant_id: str = typer.Argument(..., metavar="TENANT", help="Tenant id."),
+    tenant_id: str = TENANT,
     user: str = typer.Option(None, "--user", help="Only entries about this user (id or userName)."),
     since: str = typer.Option(
         None, help="From this instant: ISO 8601 date or time (UTC), or an age (30m, 12h, 7d)."
@@ -49,7 +48,7 @@ def show(
             entry.actor,
             _request(entry.request),
             "ok" if entry.status is None else f"{entry.status} {entry.error}",
-            "\n".join(summary(entry.changes)),
+            "\n".join(audit.summary(entry.changes)),
         )
     console = Console(soft_wrap=False)
     console.print(table)
@@ -76,49 +75,3 @@ def _request(request: dict) -> str:
         bulk_id = f", bulkId {request['bulkId']}" if "bulkId" in request else ""
         text += f"\n(bulk operation {request['operation']}{bulk_id})"
     return text + (f"\nid {request['requestId']}" if "requestId" in request else "")
-
-
-def summary(changes: dict) -> list[str]:
-    """What an entry's ``changes`` say, a line per fact."""
-    lines = []
-    for resource in changes.get("resources", []):
-        renamed = f", was {resource['previousName']}" if "previousName" in resource else ""
-        lines.append(f"{resource['type']} {resource['name']} ({resource['id']}{renamed})")
-    members = [m["userName"] for m in changes.get("members", [])]
-    if members:
-        more = changes.get("membersNotListed", 0)
-        lines.append("memberships: " + ", ".join(members) + (f" and {more} more" if more else ""))
-    for plan in changes.get("plans", []):
-        reason = f": {plan['reason']}" if "reason" in plan else ""
-        before, after = plan["before"] or "(none)", plan["after"] or "(none)"
-        lines.append(f"{plan['userName']}: {before} -> {after}, {plan['state']}{reason}")
-    if changes.get("plansNotListed"):
-        lines.append(f"and {changes['plansNotListed']} more plan changes")
-    seats = changes.get("seats", {})
-    plans = [f"{module} {delta:+d}" for module, delta in seats.items() if plan_for_module(module)]
-    if seats:
-        implied = len(seats) - len(plans)
-        lines.append("seats: " + ", ".join(plans + [f"{implied} implied licenses"] * bool(implied)))
-    if "rules" in changes:
-        before, after = changes["rules"]["before"], changes["rules"]["after"]
-        lines.append(f"rules: {len(before)} -> {len(after)}")
-        for rule in after:
-            disabled = "" if rule["enabled"] else " [disabled]"
-            lines.append(f"  {rule['position']}. {rule['rule']}{disabled}")
-    if "licenseSet" in changes:
-        licenses = changes["licenseSet"]
-        lines.append(f"license set {licenses['owner']} {licenses['serialNumber']}")
-        lines += [f"  {s['module']}: {s['before']} -> {s['after']}" for s in licenses["seats"]]
-    if "token" in changes:
-        token = changes["token"]
-        verb = "issued" if "issued" in token else "revoked"
-        lines.append(
-            f"token {verb} {token[verb]}" + (f" ({token['label']})" if token["label"] else "")
-        )
-    if "tenant" in changes:
-        tenant = changes["tenant"]
-        lines.append(
-            f"tenant created {tenant['created']}"
-            + (f" ({tenant['name']})" if tenant["name"] else "")
-        )
-    return lines

@@ -34,6 +34,7 @@ from scimsrv.http.metrics import metrics
 from scimsrv.http.middleware import ScimServerErrors
 from scimsrv.http.pages.holders import license_holders_page
 from scimsrv.http.pages.license_page import license_page
+from scimsrv.http.pages.user_changes import user_changes_page
 from scimsrv.http.paths import CanonicalEndpointNames
 from scimsrv.http.rate_limit import RateLimit
 from scimsrv.http.scim import bulk, discovery
@@ -167,6 +168,7 @@ def create_app(
         route("/plans", GET=plans.plan_catalog),
         route("/tenants/{tenant}/log", GET=audit_log.show_log),
         route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
+        route("/tenants/{tenant}/license/users/{user}", GET=user_changes_page),
         route("/openapi.json", GET=openapi),
     ]
     app = Starlette(

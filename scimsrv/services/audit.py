@@ -29,6 +29,7 @@ from typing import Any
 
 from licensing_core.identities import Identity
 from licensing_core.plan_state import Outcome, merge_outcomes
+from licensing_core.plans import plan_for_module
 from licensing_core.tenants import get_tenant
 from scimsrv.scim.errors import ScimError
 from scimsrv.services.tokens import MARKER, PREFIX_LENGTH
@@ -386,3 +387,50 @@ def prune(tx, days: int) -> int:
     if days == 0:
         return 0
     return stored.prune(tx.session, tx.at - timedelta(days=days))
+
+
+def summary(changes: dict) -> list[str]:
+    """What an entry's ``changes`` say, a line per fact (the log command and the
+    Licenses page show these)."""
+    lines = []
+    for resource in changes.get("resources", []):
+        renamed = f", was {resource['previousName']}" if "previousName" in resource else ""
+        lines.append(f"{resource['type']} {resource['name']} ({resource['id']}{renamed})")
+    members = [m["userName"] for m in changes.get("members", [])]
+    if members:
+        more = changes.get("membersNotListed", 0)
+        lines.append("memberships: " + ", ".join(members) + (f" and {more} more" if more else ""))
+    for plan in changes.get("plans", []):
+        reason = f": {plan['reason']}" if "reason" in plan else ""
+        before, after = plan["before"] or "(none)", plan["after"] or "(none)"
+        lines.append(f"{plan['userName']}: {before} -> {after}, {plan['state']}{reason}")
+    if changes.get("plansNotListed"):
+        lines.append(f"and {changes['plansNotListed']} more plan changes")
+    seats = changes.get("seats", {})
+    plans = [f"{module} {delta:+d}" for module, delta in seats.items() if plan_for_module(module)]
+    if seats:
+        implied = len(seats) - len(plans)
+        lines.append("seats: " + ", ".join(plans + [f"{implied} implied licenses"] * bool(implied)))
+    if "rules" in changes:
+        before, after = changes["rules"]["before"], changes["rules"]["after"]
+        lines.append(f"rules: {len(before)} -> {len(after)}")
+        for rule in after:
+            disabled = "" if rule["enabled"] else " [disabled]"
+            lines.append(f"  {rule['position']}. {rule['rule']}{disabled}")
+    if "licenseSet" in changes:
+        licenses = changes["licenseSet"]
+        lines.append(f"license set {licenses['owner']} {licenses['serialNumber']}")
+        lines += [f"  {s['module']}: {s['before']} -> {s['after']}" for s in licenses["seats"]]
+    if "token" in changes:
+        token = changes["token"]
+        verb = "issued" if "issued" in token else "revoked"
+        lines.append(
+            f"token {verb} {token[verb]}" + (f" ({token['label']})" if token["label"] else "")
+        )
+    if "tenant" in changes:
+        tenant = changes["tenant"]
+        lines.append(
+            f"tenant created {tenant['created']}"
+            + (f" ({tenant['name']})" if tenant["name"] else "")
+        )
+    return lines

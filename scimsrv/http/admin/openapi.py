@@ -550,6 +550,24 @@ PATHS: dict[str, dict[str, Any]] = {
             ],
         ),
     },
+    "/tenants/{tenant}/license/users/{user}": {
+        "get": _operation(
+            "One user's newest provisioning log entries (HTML): when, who, the request, "
+            "the outcome, what changed.",
+            {
+                "200": {"description": "The page.", "content": {"text/html": {"schema": STRING}}},
+            },
+            parameters=[
+                {
+                    "name": "user",
+                    "in": "path",
+                    "required": True,
+                    "description": "SCIM id of the user.",
+                    "schema": STRING,
+                }
+            ],
+        ),
+    },
     "/openapi.json": {
         "get": {
             "summary": "This document.",
