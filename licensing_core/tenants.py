@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from licensing_core import signing
@@ -107,6 +107,40 @@ def create_tenant(
     return tenant
 
 
+# First key of the PostgreSQL advisory lock that is a tenant's gate (the
+# second is the hash of its id): an arbitrary constant that marks the lock as
+# this one in pg_locks.
+GATE_SPACE = 0x5C1A
+
+
+def gate(tenant_id: Any, *, shared: bool):
+    """SQL that enters the tenant's *gate* until the transaction ends:
+    PostgreSQL's transaction-level advisory lock on (:data:`GATE_SPACE`,
+    hash of ``tenant_id``), shared or exclusive. ``tenant_id``: a value or a
+    bind parameter.
+
+    Why a gate: PostgreSQL grants a row lock that is compatible with the
+    current holders at once, even while a conflicting request waits, so a
+    ``FOR UPDATE`` on the tenant row can wait for ever behind the ``FOR KEY
+    SHARE`` that a steady stream of user inserts takes on it. Advisory locks
+    queue in arrival order. Every write with a tenant's token enters the gate
+    shared (in its token check); every change of the whole tenant enters it
+    exclusively before it takes the row (:func:`close_gate`), so it waits
+    only for the writes already admitted, and the writes after it wait for it.
+    Two tenants whose hashes collide share a gate, which costs only waiting.
+    """
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    return lock(GATE_SPACE, func.hashtext(tenant_id))
+
+
+def close_gate(session: Session, tenant_id: str) -> None:
+    """Enter the tenant's gate exclusively (PostgreSQL; SQLite runs one write
+    transaction at a time and has no gate): the first step of every change of
+    the whole tenant (:func:`gate`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(gate(tenant_id, shared=False)))
+
+
 def lock_plans(session: Session, tenant_id: str, *, exclusive: bool = False) -> None:
     """Take the tenant's plan lock until the transaction ends.
 
@@ -117,11 +151,14 @@ def lock_plans(session: Session, tenant_id: str, *, exclusive: bool = False) -> 
     committed. ``exclusive`` (``FOR UPDATE``) is for changes that recompute the
     whole tenant (rule changes, license imports): it also waits for, and
     holds off, every transaction inserting a row that references the tenant
-    (users, groups: their foreign key takes ``FOR KEY SHARE`` on it). The full
+    (users, groups: their foreign key takes ``FOR KEY SHARE`` on it), and
+    enters the tenant's gate first (:func:`close_gate`). The full
     protocol is in :mod:`scimsrv.provisioning.recompute`.
 
     :raises UnknownTenant: no such tenant.
     """
+    if exclusive:
+        close_gate(session, tenant_id)
     statement = select(Tenant.tenant_id).where(Tenant.tenant_id == tenant_id)
     if session.execute(statement.with_for_update(key_share=not exclusive)).first() is None:
         raise UnknownTenant(f"no tenant {tenant_id!r}")

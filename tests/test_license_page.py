@@ -368,7 +368,8 @@ def test_license_page_in_chromium_at_1400_px(db, browser, live_server, licensed,
     rows = [row.text for row in holders.find_elements(By.CSS_SELECTOR, "tbody tr")]
     assert [row.split()[0] for row in rows] == ["ada", "bjorn"]
     assert all(row.endswith("2026-10-05 00:00") for row in rows), rows
-    assert "2 holder(s); 2 in use of 2." in browser.find_element(By.ID, "summary").text
+    summary = browser.find_element(By.ID, "summary").text
+    assert "2 holders (a name opens its recent changes); 2 in use of 2." in summary
     browser.switch_to.default_content()
 
     height = browser.execute_script("return document.documentElement.scrollHeight")

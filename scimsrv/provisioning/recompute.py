@@ -14,6 +14,15 @@ counters, the ledger and the plan-state log.
 Locks are taken in this order, never the other way round (PostgreSQL row
 locks; SQLite runs one write transaction at a time, so it needs none):
 
+0. **The tenant's gate** (:func:`licensing_core.tenants.gate`, an advisory
+   lock, so waiters are served in arrival order): every write with the
+   tenant's token enters it shared in its token check, its first statement;
+   a change of the whole tenant enters it exclusively just before step 3's
+   ``FOR UPDATE``, so it waits for the writes admitted before it, and the
+   ones arriving later wait for it, instead of overtaking it with row locks
+   compatible with the current holders for as long as the identity provider
+   keeps sending. A whole-tenant change holds no other lock of the tenant
+   before it, and a shared holder waits for no whole-tenant change: no cycle.
 1. **Group rows** a request names (``FOR NO KEY UPDATE``; ``FOR UPDATE`` to
    delete), and, for a user's deletion, the groups it is in, in id order.
 2. **User rows** whose facts or representation change, in id order: the

@@ -98,11 +98,15 @@ def revoke(tx, tenant_id: str | None, key: str | int) -> TokenInfo:
     return TokenInfo(token.id, token.prefix, token.label, token.created, tx.at)
 
 
-def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> str | None:
+def authenticate(
+    storage: Storage, tenant_id: str | None, presented: str, *, write: bool = False
+) -> str | None:
     """Who ``presented`` is when it is a live token of ``tenant_id`` (None: an
     operator token), else None: one lookup on the unique hash, compared in
     constant time. Who: ``token <prefix>`` and its label, as logs and
-    histories name the actor of a change.
+    histories name the actor of a change. A ``write`` with a tenant's token
+    enters the tenant's gate in the same statement
+    (:func:`licensing_core.tenants.gate`).
 
     :raises ScimError: 403 when the token is good but its tenant is suspended
         (RFC 7644 §3.12: not permitted); only a caller with a good token learns it.
@@ -110,7 +114,7 @@ def authenticate(storage: Storage, tenant_id: str | None, presented: str) -> str
     if not presented:
         return None
     digest = hash_token(presented)
-    row = storage.tokens.by_hash(digest)
+    row = storage.tokens.by_hash(digest, gated=write and tenant_id is not None)
     if row is None:
         return None
     live = (

@@ -199,7 +199,9 @@ class Service:
                     storage = SqlStorage(session, tenant_id)
                     actor = LOCAL_ACTOR if caller.local else None
                     if actor is None:
-                        actor = tokens.authenticate(storage, caller.owner, caller.credential or "")
+                        actor = tokens.authenticate(
+                            storage, caller.owner, caller.credential or "", write=write
+                        )
                         if actor is None:
                             raise Unauthorized(caller.invalid)
                     if not tenant_known:  # no such tenant can exist: no query with it

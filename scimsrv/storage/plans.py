@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from licensing_core.errors import UnknownTenant
 from licensing_core.tables import Tenant
-from licensing_core.tenants import deleted_tenant, has_license_set
+from licensing_core.tenants import close_gate, deleted_tenant, has_license_set
 from scimsrv.storage.rows import labelled
 from scimsrv.storage.tables import PlanRule
 
@@ -34,7 +34,7 @@ class Lock(enum.Enum):
     NONE = "none"  # read the rules only
     FACTS = "facts"  # FOR KEY SHARE: facts changed, rules may not change meanwhile
     PLANS = "plans"  # FOR NO KEY UPDATE: plans change, one such transaction at a time
-    TENANT = "tenant"  # FOR UPDATE: the whole tenant is recomputed
+    TENANT = "tenant"  # the gate, then FOR UPDATE: the whole tenant is recomputed
 
 
 _RULES = (
@@ -67,6 +67,8 @@ def lock_with_rules(session: Session, tenant_id: str, lock: Lock) -> list:
 
     :raises UnknownTenant, TenantDeleted: no such tenant, or a deleted one.
     """
+    if lock is Lock.TENANT:
+        close_gate(session, tenant_id)
     rows = session.execute(_LOCKED[lock], {"tenant_id": tenant_id}).all()
     if not rows:
         raise UnknownTenant(f"no tenant {tenant_id!r}")

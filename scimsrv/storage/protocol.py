@@ -111,9 +111,11 @@ class GroupStorage(Protocol):
 
 
 class TokenStorage(Protocol):
-    def by_hash(self, digest: str) -> Record | None:
+    def by_hash(self, digest: str, *, gated: bool = False) -> Record | None:
         """The token with this SHA-256: ``token_hash``, ``tenant_id``, ``revoked``,
-        ``prefix``, ``label``, and its tenant's ``suspended``."""
+        ``prefix``, ``label``, and its tenant's ``suspended``. ``gated``: when
+        found, enter the storage's tenant's gate shared for the transaction
+        (:func:`licensing_core.tenants.gate`; a no-op where writes are serial)."""
 
     def insert(self, owner: str | None, digest: str, prefix: str, label: str, at: datetime) -> None:
         """A new token of ``owner`` (a tenant id; None: an operator)."""

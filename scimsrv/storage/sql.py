@@ -104,8 +104,8 @@ class SqlGroups(_Bound):
 
 
 class SqlTokens(_Bound):
-    def by_hash(self, digest: str):
-        return tokens.by_hash(self.session, digest)
+    def by_hash(self, digest: str, *, gated: bool = False):
+        return tokens.by_hash(self.session, digest, self.tenant_id if gated else None)
 
     def insert(self, owner: str | None, digest: str, prefix: str, label: str, at: datetime) -> None:
         tokens.insert_token(self.session, owner, digest, prefix, label, at)

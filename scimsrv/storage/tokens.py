@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import String, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from licensing_core.tables import Tenant
+from licensing_core.tenants import gate
 from scimsrv.storage.rows import labelled
 from scimsrv.storage.tables import ApiToken
 
@@ -27,6 +28,10 @@ _BY_HASH = (
     .outerjoin(Tenant, Tenant.tenant_id == ApiToken.tenant_id)
     .where(ApiToken.token_hash == bindparam("digest"))
 )
+# The same, entering the gate of the tenant the request names (PostgreSQL).
+_BY_HASH_GATED = _BY_HASH.add_columns(
+    gate(bindparam("gate", type_=String), shared=True).label("gated")
+)
 
 
 def _owner(tenant_id: str | None):
@@ -34,11 +39,18 @@ def _owner(tenant_id: str | None):
     return ApiToken.tenant_id.is_(None) if tenant_id is None else ApiToken.tenant_id == tenant_id
 
 
-def by_hash(session: Session, digest: str):
+def by_hash(session: Session, digest: str, gate_of: str | None = None):
     """The token row with this SHA-256 (``token_hash``, ``tenant_id``,
     ``revoked``, ``prefix``, ``label``, and ``suspended``: when its tenant was
-    suspended, None for an active tenant or an operator token), or None."""
-    return session.connection().execute(_BY_HASH, {"digest": digest}).first()
+    suspended, None for an active tenant or an operator token), or None.
+
+    ``gate_of``: a tenant whose gate the same statement enters, shared, when
+    the token is found (PostgreSQL; :func:`licensing_core.tenants.gate`).
+    """
+    connection = session.connection()
+    if gate_of is not None and connection.dialect.name == "postgresql":
+        return connection.execute(_BY_HASH_GATED, {"digest": digest, "gate": gate_of}).first()
+    return connection.execute(_BY_HASH, {"digest": digest}).first()
 
 
 def insert_token(
