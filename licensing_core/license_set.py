@@ -25,7 +25,15 @@ from licensing_core.errors import (
 )
 from licensing_core.plans import BASE_PLANS, Plan, plan_for_module, plan_named
 from licensing_core.setinfo import NAME_RULE, is_module_name, parse_set_info
-from licensing_core.tables import SITE_LICENSE, SYSTEM_LICENSE, USER_LICENSE, USER_PLAN_FLAG
+from licensing_core.tables import (
+    SITE_LICENSE,
+    SYSTEM_LICENSE,
+    USER_LICENSE,
+    USER_PLAN_FLAG,
+    ModuleLicense,
+    ModuleOwner,
+)
+from licensing_core.text import InvalidText, storable_fields
 
 FORMAT = 1
 LICENSE_TYPES = (SYSTEM_LICENSE, SITE_LICENSE, USER_LICENSE)
@@ -97,6 +105,12 @@ class LicenseSetSpec:
 
     def __post_init__(self) -> None:
         _validate(self.modules)
+        try:
+            storable_fields("owner", self.owner, ModuleOwner)
+            for module in self.modules:
+                storable_fields(module.label, module, ModuleLicense)
+        except InvalidText as exc:
+            raise InvalidLicenseSet(str(exc)) from None
 
     @property
     def plan_modules(self) -> tuple[ModuleSpec, ...]:

@@ -30,12 +30,11 @@ from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, load_default
 from licensing_core.periods import InvalidPeriod, Period, months_of, period_containing
 from licensing_core.tables import LicenseSetVersion, ModuleLicense, ModuleOwner, Tenant
+from licensing_core.text import storable
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
 DELETED = "deleted"
-# The length of the tenant's name and company name columns.
-MAX_NAME = 255
 
 
 class TenantExists(LicensingError):
@@ -94,8 +93,8 @@ def create_tenant(
         raise TenantExists(f"tenant {tenant_id!r} already exists")
     tenant = Tenant(
         tenant_id=tenant_id,
-        name=_storable("name", name),
-        company_name=_storable("company name", name if company_name is None else company_name),
+        name=storable("the name", name),
+        company_name=storable("the company name", name if company_name is None else company_name),
         registered=at,
     )
     session.add(tenant)
@@ -270,12 +269,6 @@ def tenant_info(session: Session, tenant_id: str) -> TenantInfo:
     return found[0]
 
 
-def _storable(what: str, text: str) -> str:
-    if len(text) > MAX_NAME:
-        raise InvalidTenant(f"the {what} is longer than {MAX_NAME} characters")
-    return text
-
-
 def change_tenant(
     session: Session,
     tenant_id: str,
@@ -321,9 +314,9 @@ def change_tenant(
                 )
         tenant.contract_start, tenant.billing_period = terms
     if name is not None:
-        tenant.name = _storable("name", name)
+        tenant.name = storable("the name", name)
     if company_name is not None:
-        tenant.company_name = _storable("company name", company_name)
+        tenant.company_name = storable("the company name", company_name)
     session.flush()
     return tenant
 

@@ -32,6 +32,7 @@ from licensing_core.errors import (
 from licensing_core.periods import InvalidPeriod
 from licensing_core.signing import KeyProblem
 from licensing_core.tenants import InvalidTenant
+from licensing_core.text import InvalidText
 from scimsrv.http.admin.views import import_view
 from scimsrv.http.auth import ADMIN_CHALLENGE, CHALLENGE, caller, is_admin
 from scimsrv.http.bodies import SCIM_CONTENT_TYPE
@@ -63,7 +64,8 @@ def domain_error(exc: LicensingError) -> ScimError:
     """The status of each licensing-core error."""
     if isinstance(exc, UnknownTenant):
         return ScimError(404, str(exc))
-    if isinstance(exc, InvalidCombination | InvalidPeriod | InvalidLicenseSet | InvalidTenant):
+    invalid = InvalidCombination | InvalidPeriod | InvalidLicenseSet | InvalidTenant | InvalidText
+    if isinstance(exc, invalid):
         return ScimError(400, str(exc), "invalidValue")
     if isinstance(exc, LicenseExpired):
         return ScimError(403, str(exc))

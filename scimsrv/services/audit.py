@@ -31,6 +31,7 @@ from licensing_core.identities import Identity
 from licensing_core.plan_state import Outcome, merge_outcomes
 from licensing_core.plans import plan_for_module
 from licensing_core.tenants import get_tenant
+from licensing_core.text import UNSTORABLE
 from scimsrv.scim.errors import ScimError
 from scimsrv.services.tokens import MARKER, PREFIX_LENGTH
 from scimsrv.storage import audit as stored
@@ -43,7 +44,6 @@ DEFAULT_COUNT = 100
 # A token is longer than its shown prefix: anything longer is cut to it.
 _LONGER = PREFIX_LENGTH - len(MARKER) + 1
 _TOKEN = re.compile(re.escape(MARKER) + f"[A-Za-z0-9_-]{{{_LONGER},}}")
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _AGO = re.compile(r"^(\d{1,6})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -53,7 +53,7 @@ def redact(text: str) -> str:
     list`` shows, NUL and lone surrogates (a refused request may carry them;
     neither database stores them) replaced by U+FFFD."""
     text = _TOKEN.sub(lambda m: m.group(0)[:PREFIX_LENGTH] + "...", text)
-    return _UNSTORABLE.sub("\ufffd", text)
+    return UNSTORABLE.sub("\ufffd", text)
 
 
 def _redacted(value: Any) -> Any:

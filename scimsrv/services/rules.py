@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from licensing_core.text import storable
 from scimsrv.provisioning.preview import Preview, recompute_described
 from scimsrv.provisioning.rules import Rule, check_rule_fields
 from scimsrv.scim.errors import ScimError
@@ -78,6 +79,8 @@ def add(
     def run(tx, rows: list[PlanRule]) -> PlanRule:
         try:
             combination = check_rule_fields(scope, target, plans, mode)
+            storable("target", target)
+            storable("description", description)
         except ValueError as exc:
             raise ScimError(400, str(exc), "invalidValue") from exc
         if target_by not in (BY_DISPLAY_NAME, BY_EXTERNAL_ID):

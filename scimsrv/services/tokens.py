@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from licensing_core.tenants import get_tenant, live_tenant
+from licensing_core.text import storable
 from scimsrv.scim.errors import ScimError
 from scimsrv.storage.protocol import Storage
 
@@ -59,9 +60,11 @@ def issue(tx, tenant_id: str | None, label: str = "") -> str:
     secret (the only time it is seen).
 
     :raises UnknownTenant, TenantDeleted: no such tenant, or a deleted one.
+    :raises InvalidText: a label no database can store (docs/limits.md).
     """
     if tenant_id is not None:
         live_tenant(tx.session, tenant_id)
+    storable("the token label", label)
     secret = MARKER + secrets.token_urlsafe(32)
     tx.storage.tokens.insert(tenant_id, hash_token(secret), secret[:PREFIX_LENGTH], label, tx.at)
     tx.journal.detail("token", {"issued": secret[:PREFIX_LENGTH], "label": label})
