@@ -72,11 +72,13 @@ class Module:
 class LastIds:
     """The tenant's highest licenseassoclink, license_ledger and plan_state_log
     ids when the catalog was read: a transaction numbers its new rows on from
-    them (every primary key is ``(tenant_id, id)``)."""
+    them (every primary key is ``(tenant_id, id)``); and ``at``, the latest
+    moment its ledger or plan-state log records (None: neither has a row)."""
 
     link: int = 0
     ledger: int = 0
     log: int = 0
+    at: datetime | None = None
 
 
 @dataclass
@@ -168,6 +170,12 @@ _TENANT_FIGURES = [
     _of_tenant(func.max(PlanStateLog.id), PlanStateLog.tenant_id == Tenant.tenant_id).label(
         "last_log"
     ),
+    _of_tenant(func.max(LedgerEntry.at), LedgerEntry.tenant_id == Tenant.tenant_id).label(
+        "last_ledger_at"
+    ),
+    _of_tenant(func.max(PlanStateLog.at), PlanStateLog.tenant_id == Tenant.tenant_id).label(
+        "last_log_at"
+    ),
 ]
 # Built once: every recompute runs it. A tenant without a set still gives a
 # row (outer joins), as do owners without modules.
@@ -208,7 +216,13 @@ def load_catalog(session: Session, tenant_id: str, keyring: KeyRing) -> LicenseC
         verification,
         min(stops) if stops else None,
         rows[0].waiting if rows else 0,
-        LastIds(*(getattr(rows[0], f"last_{kind}") or 0 for kind in ("link", "ledger", "log")))
-        if rows
-        else LastIds(),
+        _last_ids(rows[0]) if rows else LastIds(),
+    )
+
+
+def _last_ids(row) -> LastIds:
+    stamps = [at for at in (row.last_ledger_at, row.last_log_at) if at is not None]
+    return LastIds(
+        *(getattr(row, f"last_{kind}") or 0 for kind in ("link", "ledger", "log")),
+        at=max(stamps, default=None),
     )

@@ -128,7 +128,8 @@ class _Work:
 
     holding: Holding
     want: Combination
-    queued_at: datetime
+    # When it joined the waiting queue (None: it joins now, at the book's stamp).
+    queued_at: datetime | None
     forget: bool = False
     held: set[int] = field(default_factory=set)
     granted: list[Plan] = field(default_factory=list)
@@ -183,9 +184,17 @@ class PlanBook:
 
     @property
     def catalog(self) -> LicenseCatalog:
-        """The tenant's catalog, read when first needed (one query)."""
+        """The tenant's catalog, read when first needed (one query, under the
+        plan lock). From then on the book stamps its rows no earlier than the
+        latest moment the tenant's ledger or plan-state log records: a
+        transaction that started earlier but got the plan lock later must not
+        record its changes as if they came first, or the history (and every
+        report replaying it in time order) would put them in the wrong order."""
         if self._catalog is None:
             self._catalog = load_catalog(self.session, self.tenant_id, self.keyring)
+            latest = self._catalog.last_ids.at
+            if latest is not None and latest > self.at:
+                self.at = latest
         return self._catalog
 
     def _free(self, module: Module) -> int | None:
@@ -282,7 +291,7 @@ class PlanBook:
 
     def _work(self, holding: Holding, want: Combination, forget: bool = False) -> _Work:
         waiting = holding.state == PENDING and holding.pending_since is not None
-        queued_at = holding.pending_since if waiting else self.at
+        queued_at = holding.pending_since if waiting else None
         return _Work(holding, want, queued_at, forget, held=set(holding.links))
 
     def _module(self, module_id: int) -> Module | None:
@@ -302,7 +311,7 @@ class PlanBook:
         return freed
 
     def _grant_in_queue_order(self, items: list[_Work]) -> None:
-        queue = sorted(items, key=lambda item: (item.queued_at, item.assoc_id))
+        queue = sorted(items, key=lambda item: (item.queued_at or self.at, item.assoc_id))
         waiting = [item for item in queue if not item.forget]
         while waiting:
             for item in waiting:
@@ -377,7 +386,7 @@ class PlanBook:
                 continue
             pending_since = None
             if outcome.state == PENDING:
-                pending_since = item.queued_at if holding.state == PENDING else self.at
+                pending_since = (item.queued_at if holding.state == PENDING else None) or self.at
             row = {
                 "requested": outcome.requested.name,
                 "granted": outcome.granted.name,

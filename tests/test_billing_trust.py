@@ -99,6 +99,39 @@ def test_a_deleted_users_id_is_never_handed_to_the_next_user(world, db):
     ]
 
 
+def test_a_change_that_waited_for_the_plan_lock_is_recorded_after_the_one_before(world, db):
+    """On PostgreSQL a transaction that began first may take the plan lock
+    second; its changes must still be recorded after the ones it waited for,
+    or a replay in time order bills a released license and lists a served
+    user as waiting. The clock going back stands for that begin-first,
+    lock-second order, deterministically."""
+    scim, operator, clock = world
+    group = scim.group("Sales-Premium")
+    users = [scim.user(f"w{i}") for i in range(4)]
+    clock.now = START + timedelta(seconds=10)
+    add(scim, group, *users)  # three seats: w3 waits
+    clock.now = START + timedelta(seconds=5)
+    remove(scim, group, users[0])  # w0 releases, w3 is served
+    scim.ok("DELETE", f"/Users/{users[1]['id']}")
+    with db.read() as session:
+        stamps = session.execute(
+            select(LedgerEntry.at)
+            .where(LedgerEntry.tenant_id == scim.tenant_id)
+            .order_by(LedgerEntry.id)
+        ).scalars()
+        stamps = list(stamps)
+    assert stamps == sorted(stamps)
+
+    clock.now = datetime(2026, 12, 2)
+    body = report(operator, "2026-11")
+    assert plan(body, "Sales-Premium")["in_use_at_end"] == 2
+    assert body["pending"]["at_end"] == 0
+    explained = report(operator, "2026-11", explain="Sales-Premium")
+    held = sorted(row["name"] for row in explained if row["to"] is None)
+    assert held == ["w2", "w3"]
+    assert operator.ok("GET", "/check")["consistent"] is True
+
+
 # ------------------------------------------------------------ 2. bought history
 
 
