@@ -74,9 +74,11 @@ class Outcome:
     refused: tuple[PlanRefusal, ...] = ()
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    # What the associate had before: granted combination name and state.
+    # What the associate had before: granted combination name, state and
+    # (pending) reason.
     granted_before: str = ""
     state_before: str = NO_PLAN
+    reason_before: str = ""
 
     @property
     def complete(self) -> bool:
@@ -89,11 +91,13 @@ class Outcome:
 
     @property
     def moved(self) -> bool:
-        """Whether the associate's licenses, granted plans or state changed."""
+        """Whether the associate's licenses, granted plans, state or the reason
+        it waits changed."""
         return (
             self.changed
             or self.granted.name != self.granted_before
             or self.state != self.state_before
+            or self.reason[:255] != self.reason_before
         )
 
     @property
@@ -111,6 +115,7 @@ class Outcome:
             removed=tuple(sorted(removed - added)),
             granted_before=self.granted_before,
             state_before=self.state_before,
+            reason_before=self.reason_before,
         )
 
 
@@ -247,7 +252,11 @@ class PlanBook:
             holding, want = holdings[assoc_id], requests[assoc_id]
             if assoc_id in forgotten:
                 continue
-            if holding.requested == want.name and holding.state != PENDING:
+            if (
+                holding.requested == want.name
+                and holding.state != PENDING
+                and not self._holds_failing(holding)
+            ):
                 continue  # licensed already, or nothing asked and nothing held
             work[assoc_id] = self._work(holding, want)
         for assoc_id in sorted(forgotten):
@@ -293,6 +302,15 @@ class PlanBook:
         waiting = holding.state == PENDING and holding.pending_since is not None
         queued_at = holding.pending_since if waiting else None
         return _Work(holding, want, queued_at, forget, held=set(holding.links))
+
+    def _holds_failing(self, holding: Holding) -> bool:
+        """Whether ``holding`` links a license row that fails verification: the
+        license stopped working, so it is released (and the plan waits) the
+        next time the holder is recomputed (docs/licensing.md §5)."""
+        return any(
+            (module := self._module(module_id)) is not None and module.invalid
+            for module_id in holding.links
+        )
 
     def _module(self, module_id: int) -> Module | None:
         return self.catalog.by_id.get(module_id)
@@ -364,6 +382,7 @@ class PlanBook:
             removed=tuple(sorted(before - after)),
             granted_before=item.holding.granted,
             state_before=item.holding.state,
+            reason_before=item.holding.reason,
         )
 
     def _name(self, module_id: int) -> str:

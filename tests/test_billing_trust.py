@@ -292,6 +292,60 @@ def test_a_tampered_row_stops_working_for_every_holder_and_works_again_restored(
     assert scim.problems() == []
 
 
+def test_a_failing_row_is_released_on_reconcile_and_its_holders_served_once_restored(world, db):
+    scim, operator, _ = world
+    holders = [scim.user(f"r{i}") for i in range(3)]
+    group = scim.group("Sales-Premium", [h["id"] for h in holders])
+    tamper(db, scim.tenant_id, 50)
+
+    listed = operator.ok("GET", "/users")["users"]
+    assert {u["state"] for u in listed} == {"pending"}
+    assert all("stopped working" in u["reason"] for u in listed)
+    # The next recompute of a holder releases its license.
+    scim.group("Service-Essentials", [holders[0]["id"]])
+    released = released_users(db, scim.tenant_id)
+    assert released == {"r0"}
+    # Reconcile releases the others: each waits, saying why.
+    changed = operator.ok("POST", "/reconcile")["changes"]
+    assert {(c["userName"], c["state"]) for c in changed} == {("r1", "pending"), ("r2", "pending")}
+    assert released_users(db, scim.tenant_id) == {"r0", "r1", "r2"}
+    assert all("sales-premium" in line for line in operator.ok("GET", "/check")["problems"])
+
+    tamper(db, scim.tenant_id, 3)  # restored: what blocked them went away
+    stale = operator.ok("GET", "/check")["problems"]
+    assert sum("no longer holds" in line for line in stale) == 3, stale
+    changed = operator.ok("POST", "/reconcile")["changes"]
+    assert sorted(c["userName"] for c in changed if c["state"] == "licensed") == ["r0", "r1", "r2"]
+    assert operator.ok("GET", "/check") == {"consistent": True, "problems": []}
+    assert group["id"]
+
+
+def tamper(db, tenant_id: str, seats: int) -> None:
+    """Set the Sales-Premium row's licenseNumber behind the server's back."""
+    with db.write() as session:
+        session.execute(
+            update(ModuleLicense)
+            .where(
+                ModuleLicense.tenant_id == tenant_id, ModuleLicense.module_name == "sales-premium"
+            )
+            .values(license_number=seats)
+        )
+
+
+def released_users(db, tenant_id: str) -> set[str]:
+    """Who the ledger records releasing Sales-Premium."""
+    with db.read() as session:
+        return set(
+            session.execute(
+                select(LedgerEntry.user_name).where(
+                    LedgerEntry.tenant_id == tenant_id,
+                    LedgerEntry.module_name == "sales-premium",
+                    LedgerEntry.event == "release",
+                )
+            ).scalars()
+        )
+
+
 # ------------------------------------------------------ 6. stale pending reasons
 
 

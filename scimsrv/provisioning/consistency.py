@@ -4,8 +4,8 @@ Every license row that fails verification (each one, not the first). For every
 user: the plans its groups, roles and the rules ask for; the plans
 it was granted (never more than asked); its links (exactly the modules of
 the granted plans); its state (licensed when it got everything, pending with
-a reason otherwise, never pending while every plan it waits for has free
-seats). For the tenant: no module over-assigned, the ledger replaying to
+a reason otherwise that still holds, never pending while every plan it
+waits for has free seats). For the tenant: no module over-assigned, the ledger replaying to
 the links, no link without a SCIM user,
 no link held by a retired associate. Used by the tests, the conformance
 scenarios and ``scimsrv tenant check``.
@@ -22,6 +22,11 @@ from licensing_core.tables import LICENSED, NO_PLAN, PENDING
 from scimsrv.provisioning.recompute import CHUNK, requests, subjects
 from scimsrv.provisioning.rules import Rule
 from scimsrv.storage.plans import Lock
+
+# How the reasons that depend on seats or on the stop date begin
+# (licensing_core.errors.SeatShortage, LicenseExpired): they hold as long as
+# the set itself does not refuse the plan.
+_SEAT_OR_STOP = ("no free seat", "license expired")
 
 
 def check_tenant(tx) -> list[str]:
@@ -90,6 +95,28 @@ def _check_user(
         if serving and servable:
             names = ", ".join(p.name for p in servable)
             problems.append(f"{who}: pending for {names}, which has free seats")
+        problems += _stale_reasons(who, holding.reason, wanted, granted, catalog)
+    return problems
+
+
+def _stale_reasons(
+    who: str, reason: str, wanted: Combination, granted: Combination, catalog: LicenseCatalog
+) -> list[str]:
+    """A pending user's stored reason, per plan it waits for, against why the
+    plan cannot be granted now: the set's own refusal (unknown module,
+    failing signature), or else the lack of seats or the stop date."""
+    stored = dict(part.split(": ", 1) for part in reason.split("; ") if ": " in part)
+    problems = []
+    for plan in wanted:
+        if plan in granted or plan.name not in stored:
+            continue
+        refusal = catalog.refusal(plan)
+        says = stored[plan.name]
+        holds = says == str(refusal) if refusal is not None else says.startswith(_SEAT_OR_STOP)
+        if not holds:
+            problems.append(
+                f"{who}: pending for {plan.name} because {says!r}, which no longer holds"
+            )
     return problems
 
 

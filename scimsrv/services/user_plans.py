@@ -2,7 +2,10 @@
 their plan state, requested and granted plans, groups, roles and a reason.
 
 Filters run in the database as SCIM filters on the licensing extension
-(``state``, ``requestedPlans``); a page costs a fixed number of statements
+(``state``, ``requestedPlans``), on the stored state; each user is shown as
+its plans work now (a holder of a license row that fails verification is
+shown pending with the reason, though a filter still finds it by its stored
+state until the next reconcile releases the license). A page costs a fixed number of statements
 whatever its size (the rules, the page, the plan states, the memberships).
 The reason is computed as the page is read (:mod:`scimsrv.provisioning.reasons`).
 """
@@ -21,6 +24,7 @@ from scimsrv.provisioning.recompute import Subject, facts_of, role_values
 from scimsrv.provisioning.rules import Rule
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.urns import LICENSING_SCHEMA
+from scimsrv.services.users import working
 from scimsrv.storage.listing import ListRequest, Page
 from scimsrv.storage.plans import Lock
 
@@ -102,7 +106,8 @@ def list_user_plans(
     request = dataclasses.replace(paging, filter=user_filter(state, plan), sort_by=SORT_BY)
     rules = [Rule.from_row(row) for row in tx.storage.rules.lock_with_rules(Lock.NONE)]
     page = tx.storage.users.page(request)
-    _, plans = tx.storage.users.extras(page.rows, groups=False)
+    _, stored = tx.storage.users.extras(page.rows, groups=False)
+    plans = working(tx, stored)
     memberships = tx.storage.groups.memberships([record.id for record in page.rows])
     rows = [
         _user_plans(record, plans[record.associate_id], memberships.get(record.id, []), rules)
