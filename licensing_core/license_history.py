@@ -12,7 +12,7 @@ was in force at any moment of it when the set changed within it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +89,11 @@ class SetVersion:
     serial_number: str
     owner_name: str
     installed_by: str
+    # The signing key (``ed25519:<kid>``), and whether this server trusts it:
+    # a set signed with a key it does not trust granted nothing, so its
+    # seats count as 0 bought.
+    signed_with: str = ""
+    trusted: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,9 +128,18 @@ class PeriodSets:
         return len(self.versions) > 1
 
 
-def seats_in_force(session: Session, tenant_id: str, start: datetime, end: datetime) -> PeriodSets:
+def seats_in_force(
+    session: Session,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    trusts: Callable[[str], bool] | None = None,
+) -> PeriodSets:
     """The versions in force at some moment of ``[start, end)`` and their seats
-    per module (summed over module versions of one name); two queries."""
+    per module (summed over module versions of one name); two queries.
+    ``trusts``: whether this server trusts a signing key (``ed25519:<kid>``);
+    a version signed with one it does not trust counts 0 seats, since
+    nothing could be granted from it (None: trust every version)."""
     rows = session.execute(
         select(LicenseSetVersion)
         .where(
@@ -137,10 +151,18 @@ def seats_in_force(session: Session, tenant_id: str, start: datetime, end: datet
     ).scalars()
     versions = tuple(
         SetVersion(
-            v.id, v.effective_from, v.effective_to, v.serial_number, v.owner_name, v.installed_by
+            v.id,
+            v.effective_from,
+            v.effective_to,
+            v.serial_number,
+            v.owner_name,
+            v.installed_by,
+            v.signed_with,
+            trusts is None or trusts(v.signed_with),
         )
         for v in rows
     )
+    untrusted = {v.id for v in versions if not v.trusted}
     if not versions:
         return PeriodSets((), {})
     per_version: dict[int, dict[str, tuple[bool, int | None]]] = {v.id: {} for v in versions}
@@ -152,7 +174,12 @@ def seats_in_force(session: Session, tenant_id: str, start: datetime, end: datet
     ).scalars():
         modules = per_version[row.version_id]
         is_plan, before = modules.get(row.module_name, (row.is_plan, 0))
-        number = None if row.unrestricted or before is None else before + row.license_number
+        if row.version_id in untrusted:
+            number = 0
+        elif row.unrestricted or before is None:
+            number = None
+        else:
+            number = before + row.license_number
         modules[row.module_name] = (is_plan or row.is_plan, number)
     last = per_version[versions[-1].id]
     names = sorted({name for modules in per_version.values() for name in modules})

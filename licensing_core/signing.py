@@ -315,6 +315,12 @@ class KeyRing:
             ring[builtin_test_key_id()] = builtin_test_public_key()
         return cls(ring, trust_test_key)
 
+    def trusts(self, signed_with: str) -> bool:
+        """Whether the key a ``signedPublicKey`` label names (``ed25519:<kid>``,
+        :func:`signed_key_label`) is one this server trusts."""
+        algorithm, _, kid = signed_with.partition(":")
+        return algorithm == ALGORITHM and kid in self.keys
+
     def problem(self, payload: bytes, signature: str) -> str:
         """Why ``signature`` does not prove ``payload``; "" when it does."""
         if not signature:

@@ -18,7 +18,11 @@ import pytest
 from sqlalchemy import select, text, update
 from starlette.testclient import TestClient
 
+from licensing_core import signing
+from licensing_core.activation import import_license_set
+from licensing_core.signing import KeyRing
 from licensing_core.tables import LedgerEntry, LicenseAssocLink, ModuleLicense
+from licensing_core.usage import usage_report
 from scimsrv.http.app import create_app
 from scimsrv.services import tenants
 from scimsrv.services.transaction import Service
@@ -169,6 +173,46 @@ def test_bought_in_a_past_period_is_the_set_in_force_then(world):
     january = report(operator, "2027-01")
     assert january["period"]["status"] == "in progress"
     assert plan(january, "Sales-Premium")["bought"] == 4
+
+
+def test_a_set_the_server_does_not_trust_counts_no_seats_bought(db, tenant_id):
+    """A tenant starts with the built-in set signed with the TEST key; on a
+    server that trusts only the vendor's key nothing could be granted from
+    it, so it must not raise "bought" (it did: "3 (max 10)")."""
+    vendor = signing.generate_key()
+    vendor_only = KeyRing.of([vendor.public])
+    make_tenant(db, tenant_id, seats=10, at=START)
+    with db.write() as session:
+        import_license_set(
+            session,
+            tenant_id,
+            signed_set({"Sales-Premium": 3}, key=vendor, serial_number="V-1"),
+            at=START + timedelta(hours=1),
+            keyring=vendor_only,
+        )
+    with db.read() as session:
+        body = usage_report(
+            session, tenant_id, "2026-11", as_of=datetime(2026, 12, 2), keyring=vendor_only
+        ).to_json()
+    assert (plan(body, "Sales-Premium")["bought"], plan(body, "Sales-Premium")["bought_most"]) == (
+        3,
+        3,
+    )
+    assert [(v["serial_number"], v["trusted"]) for v in body["license_sets"]] == [
+        ("", False),
+        ("V-1", True),
+    ]
+    [problem] = body["license_problems"]
+    assert "does not trust" in problem and "count as 0" in problem
+
+
+def test_a_period_counted_to_a_future_moment_reads_in_progress(world):
+    scim, operator, clock = world
+    scim.group("Sales-Premium", [scim.user("f0")["id"]])
+    clock.now = datetime(2026, 11, 20)
+    body = report(operator, "2026-11", asOf="2030-01-01T00:00:00")
+    assert body["period"]["status"] == "in progress"
+    assert body["period"]["counted_until"].startswith("2026-11-20T00:00")
 
 
 # ------------------------------------------------------------------ 3. seat limit

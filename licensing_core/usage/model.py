@@ -188,6 +188,8 @@ class UsageReport:
                     "effective_from": v.effective_from.isoformat(),
                     "effective_to": v.effective_to.isoformat() if v.effective_to else None,
                     "installed_by": v.installed_by,
+                    "signed_with": v.signed_with,
+                    "trusted": v.trusted,
                 }
                 for v in self.license_sets
             ],

@@ -14,7 +14,8 @@ from licensing_core.license_history import PeriodSets, seats_in_force
 from licensing_core.periods import Period, days_of, period_for_label
 from licensing_core.plans import ALL_COMBINATIONS, Plan
 from licensing_core.signing import KeyRing
-from licensing_core.tenants import get_tenant
+from licensing_core.tables import Tenant
+from licensing_core.tenants import get_tenant, is_deleted
 from licensing_core.usage.model import LoginSeats, UsageReport
 from licensing_core.usage.names import ALL_USERS, PLAN_OF_BIT, combination_name
 from licensing_core.usage.pending import pending_users
@@ -52,7 +53,8 @@ def usage_report(
     counted = Period(period.label, period.start, until)
     days = days_of(counted) if until > period.start else []
     raw = tally_span(session, tenant_id, period.start, until)
-    sets = seats_in_force(session, tenant_id, period.start, until)
+    trusts = keyring.trusts if keyring is not None else None
+    sets = seats_in_force(session, tenant_id, period.start, until, trusts)
     plans = tuple(
         usage_of(plan.name, raw.get((PLAN, bit)), days, counted.days, **_bought(sets, plan))
         for bit, plan in PLAN_OF_BIT.items()
@@ -83,7 +85,7 @@ def usage_report(
         pending=pending_users(session, tenant_id, period.start, until),
         tenant_registered=tenant.registered,
         license_sets=sets.versions,
-        license_problems=tuple(_problems(session, tenant_id, keyring)),
+        license_problems=tuple([*_untrusted(sets), *_problems(session, tenant, keyring)]),
     )
 
 
@@ -99,9 +101,28 @@ def _bought(sets: PeriodSets, plan: Plan) -> dict:
     }
 
 
-def _problems(session: Session, tenant_id: str, keyring: KeyRing | None) -> list[str]:
-    """Why the set installed now fails verification (nothing when no keyring is given)."""
-    if keyring is None:
+def _untrusted(sets: PeriodSets) -> list[str]:
+    """A line per set in force in the span that this server's keys do not
+    prove: its seats were counted as 0 bought."""
+    return [
+        f"license set {v.serial_number or '-'} (from {v.effective_from:%Y-%m-%d %H:%M}) is "
+        f"signed with {v.signed_with or 'no key'}, which this server does not trust: "
+        "nothing could be granted from it, so its seats count as 0 bought"
+        for v in sets.versions
+        if not v.trusted
+    ]
+
+
+def _problems(session: Session, tenant: Tenant, keyring: KeyRing | None) -> list[str]:
+    """Why the set installed now fails verification (nothing when no keyring is
+    given, or for a deleted tenant, which has no set by design)."""
+    if keyring is None or is_deleted(session, tenant):
         return []
-    verification = verify_tenant(session, tenant_id, keyring)
-    return [] if verification.valid else verification.messages()
+    verification = verify_tenant(session, tenant.tenant_id, keyring)
+    if verification.valid:
+        return []
+    return [
+        f"the license set installed now fails verification: {message}: "
+        "plans granted from it have stopped working"
+        for message in verification.messages()
+    ]

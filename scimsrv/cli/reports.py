@@ -311,11 +311,15 @@ def _covers(report: UsageReport) -> str:
 
 
 def _set_lines(report: UsageReport) -> list[str]:
-    """The license sets in force in the span, when more than one was, and
-    the problems of today's set when it fails verification."""
+    """The license sets in force in the span and the report's license
+    problems (untrusted sets, today's set failing verification)."""
     lines = []
-    if report.bought_changed:
-        lines.append("License sets in force (Bought: at period end, max during the period):")
+    if report.license_sets:
+        lines.append(
+            "License sets in force (Bought: at period end, max during the period):"
+            if report.bought_changed
+            else "License set in force:"
+        )
         for version in report.license_sets:
             until = f"{version.effective_to:%Y-%m-%d %H:%M}" if version.effective_to else "now"
             lines.append(
@@ -324,7 +328,7 @@ def _set_lines(report: UsageReport) -> list[str]:
                 + (f", installed by {version.installed_by}" if version.installed_by else "")
             )
     for problem in report.license_problems:
-        lines.append(f"WARNING: {problem}: plans granted from it have stopped working")
+        lines.append(f"WARNING: {problem}")
     return lines
 
 

@@ -10,11 +10,19 @@ from licensing_core.usage import ExplainRow, UsageReport, explain, tenant_period
 
 
 def report(tx, label: str, as_of: datetime) -> UsageReport:
-    """The tenant's usage over the period ``label`` names, counted up to ``as_of``.
+    """The tenant's usage over the period ``label`` names, counted up to
+    ``as_of`` (or now, when that is later).
 
     :raises InvalidPeriod, UnknownTenant: as the names say.
     """
-    return usage_report(tx.session, tx.tenant_id, label, as_of=as_of, keyring=tx.keyring)
+    return usage_report(tx.session, tx.tenant_id, label, as_of=_past(tx, as_of), keyring=tx.keyring)
+
+
+def _past(tx, as_of: datetime) -> datetime:
+    """``as_of``, or now when it is later: a report counts only what has
+    happened, so a period counted to a future moment must read as in
+    progress, not complete with figures nobody knows yet."""
+    return min(as_of, tx.at)
 
 
 def explained(tx, label: str, name: str, as_of: datetime) -> tuple[Period, list[ExplainRow]]:
@@ -24,4 +32,4 @@ def explained(tx, label: str, name: str, as_of: datetime) -> tuple[Period, list[
     :raises InvalidCombination, InvalidPeriod, UnknownTenant: as the names say.
     """
     period = tenant_period(tx.session, tx.tenant_id, label)
-    return period, list(explain(tx.session, tx.tenant_id, period, name, as_of=as_of))
+    return period, list(explain(tx.session, tx.tenant_id, period, name, as_of=_past(tx, as_of)))
