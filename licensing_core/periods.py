@@ -226,6 +226,21 @@ def previous_period(period: Period, billing_period: str, contract_start: date | 
     return period_containing(period.start - timedelta(seconds=1), billing_period, contract_start)
 
 
+def ended_periods(
+    billing_period: str, contract_start: date | None, since: datetime, at: datetime
+) -> list[Period]:
+    """The billing periods that ended by ``at`` and after ``since`` (the
+    tenant's registration: earlier ones held nothing to bill), oldest first."""
+    ended = []
+    period = previous_period(
+        period_containing(at, billing_period, contract_start), billing_period, contract_start
+    )
+    while period.end > since:
+        ended.append(period)
+        period = previous_period(period, billing_period, contract_start)
+    return ended[::-1]
+
+
 def days_of(period: Period) -> list[date]:
     """The calendar days (UTC) the period touches, in order."""
     first = period.start.date()

@@ -28,7 +28,13 @@ from licensing_core import signing
 from licensing_core.errors import LicensingError, UnknownTenant
 from licensing_core.license_history import record_version
 from licensing_core.license_set import LicenseSetSpec, load_default
-from licensing_core.periods import InvalidPeriod, Period, months_of, period_containing
+from licensing_core.periods import (
+    InvalidPeriod,
+    Period,
+    ended_periods,
+    months_of,
+    period_containing,
+)
 from licensing_core.tables import LicenseSetVersion, ModuleLicense, ModuleOwner, Tenant
 from licensing_core.text import storable
 
@@ -284,7 +290,8 @@ def change_tenant(
     Billing periods align to the contract start, so a billing period is set
     with one (given now or before). The contract start and billing period
     change only while the first billing period under the terms in force has
-    not ended at ``at`` (or no contract start was ever set).
+    not ended at ``at`` (or no contract start was ever set), and never so
+    that a period which ended while the tenant existed would move.
 
     :raises UnknownTenant, TenantDeleted: as the names say.
     :raises InvalidTenant: a name longer than 255 characters.
@@ -312,6 +319,7 @@ def change_tenant(
                     f"({first.label}) ended on {first.end:%Y-%m-%d}: changing the contract "
                     "start or billing period now would move periods already billed"
                 )
+        _keeps_ended_periods(tenant, *terms, at=at)
         tenant.contract_start, tenant.billing_period = terms
     if name is not None:
         tenant.name = storable("the name", name)
@@ -319,6 +327,28 @@ def change_tenant(
         tenant.company_name = storable("the company name", company_name)
     session.flush()
     return tenant
+
+
+def _keeps_ended_periods(
+    tenant: Tenant, contract_start: date, billing_period: str, *, at: datetime
+) -> None:
+    """New terms may not move a billing period that ended while the tenant
+    existed (it was billed as it was aligned), even where the terms in force
+    were the default ones or started later than that period.
+
+    :raises TermsLocked: naming the periods that would move.
+    """
+    old = (tenant.billing_period, tenant.contract_start)
+    billed = ended_periods(*old, tenant.registered, at)
+    if billed and ended_periods(billing_period, contract_start, tenant.registered, at) != billed:
+        spans = ", ".join(
+            f"{p.label} ({p.start:%Y-%m-%d} to {p.end:%Y-%m-%d})" for p in billed[-3:]
+        )
+        raise TermsLocked(
+            f"tenant {tenant.tenant_id!r} has billing periods that ended under its current "
+            f"terms ({len(billed)}, the last: {spans}): changing the contract start or billing "
+            "period this way would move periods already billed"
+        )
 
 
 def first_period(billing_period: str, contract_start: date) -> Period:

@@ -432,3 +432,28 @@ def test_check_lists_every_problem_not_the_first(world, db):
     problems = operator.ok("GET", "/check")["problems"]
     for name in ("sales-premium", "service-premium", "marketing-premium"):
         assert any(f"'{name}'" in p and "license invalid" in p for p in problems), problems
+
+
+# ------------------------------------------------------------ 8. contract terms
+
+
+def test_new_terms_may_not_move_a_period_that_ended_while_the_tenant_existed(db, tenant_id):
+    """Billed in calendar months since September (the default terms): a
+    contract start on another day, even one set in the future first and then
+    moved back, would move September and October; one on the 1st would not."""
+    clock = Clock(datetime(2026, 11, 15))
+    client, _ = live_tenant(db, tenant_id, clock, at=datetime(2026, 9, 3))
+    with client:
+        operator = Operator(client, db, tenant_id)
+
+        def terms(**body):
+            return operator.request("PATCH", "", body)
+
+        assert terms(contractStart="2027-01-01", billingPeriod="monthly").status_code == 200
+        for moved in ({"contractStart": "2026-10-10"}, {"billingPeriod": "quarterly"}):
+            answer = terms(**moved)
+            assert answer.status_code == 409, answer.text
+            assert "2026-10 (2026-10-01 to 2026-11-01)" in answer.json()["detail"]
+        assert terms(contractStart="2026-09-01").status_code == 200
+        shown = operator.ok("GET", "")
+        assert (shown["contractStart"], shown["billingPeriod"]) == ("2026-09-01", "monthly")
