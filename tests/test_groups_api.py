@@ -228,3 +228,32 @@ def test_user_groups_attribute_lists_memberships(api):
     group = create_group(api, members=[{"value": user["id"]}])
     groups = api.get(f"/Users/{user['id']}").json()["groups"]
     assert [g["value"] for g in groups] == [group["id"]]
+
+
+def test_a_member_shown_by_a_new_name_gives_the_group_a_new_version(api):
+    """A group's members show each user's displayName (else userName): renaming
+    a member changes the group's representation, so its ETag, meta.version and
+    an If-None-Match answer change too (RFC 7644 §3.14); other user attributes
+    leave the group alone. PATCH and PUT alike."""
+    user = create_user(api, "shown@example.com")
+    group = create_group(api, members=[{"value": user["id"]}])
+    path = f"/Groups/{group['id']}"
+
+    def version() -> str:
+        return api.get(path).headers["etag"]
+
+    first = version()
+    title = patch_body({"op": "replace", "path": "title", "value": "Seller"})
+    assert api.patch(f"/Users/{user['id']}", title).status_code == 200
+    assert version() == first
+    rename = patch_body({"op": "replace", "path": "userName", "value": "renamed@example.com"})
+    assert api.patch(f"/Users/{user['id']}", rename).status_code == 200
+    second = version()
+    assert second != first
+    assert api.get(path, headers={"If-None-Match": first}).status_code == 200
+    [member] = api.get(path).json()["members"]
+    assert member["display"] == "renamed@example.com"
+    body = {"schemas": [test_users_api.USER], "userName": "renamed@example.com", "displayName": "R"}
+    assert api.put(f"/Users/{user['id']}", body).status_code == 200
+    assert version() not in (first, second)
+    assert api.get(path).json()["members"][0]["display"] == "R"

@@ -22,7 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from licensing_core.db import normalize_url
 from tests.live_server import LiveTenant, live_server, server_env, tenant_on
 
 WORKERS = 4
@@ -214,10 +216,15 @@ def test_mixed_load_leaves_every_user_with_the_plans_of_its_memberships(server):
                         what = f"PATCH {user} active={active}"
                         response = scim.patch(f"/Users/{user}", json=active_patch(active))
                     else:
-                        what = f"PUT {user} active={active}"
+                        # Half the PUTs rename the user (a unique-key update,
+                        # and a new name its groups' members show).
+                        name = users[user]
+                        if rng.random() < 0.5:
+                            name = f"{user[:8]}.{thread}.{number}@race.test"
+                        what = f"PUT {user} active={active} userName={name}"
                         body = {
                             "schemas": [USER_SCHEMA],
-                            "userName": users[user],
+                            "userName": name,
                             "displayName": f"Pool user {thread}.{number}",
                             "active": active,
                         }
@@ -228,10 +235,13 @@ def test_mixed_load_leaves_every_user_with_the_plans_of_its_memberships(server):
                         )
             return bad
 
+        deadlocks_before = deadlocks(server)
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             failed = [
                 line for lines in pool.map(load, range(THREADS), timeout=300) for line in lines
             ]
+        # Every write follows the protocol's lock order: none may deadlock.
+        assert deadlocks(server) == deadlocks_before
 
         members: dict[str, set[str]] = {}
         for name, group_id in groups.items():
@@ -260,3 +270,16 @@ def test_mixed_load_leaves_every_user_with_the_plans_of_its_memberships(server):
             failed[:20] + wrong + checks,
             live,
         )
+
+
+def deadlocks(server) -> int:
+    """How many deadlocks PostgreSQL has detected in the server's database."""
+    env, _, _ = server
+    engine = create_engine(normalize_url(env["SCIMSRV_DATABASE_URL"]))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+    finally:
+        engine.dispose()

@@ -24,11 +24,15 @@ locks; SQLite runs one write transaction at a time, so it needs none):
    keeps sending. A whole-tenant change holds no other lock of the tenant
    before it, and a shared holder waits for no whole-tenant change: no cycle.
 1. **Group rows** a request names (``FOR NO KEY UPDATE``; ``FOR UPDATE`` to
-   delete), and, for a user's deletion, the groups it is in, in id order.
+   delete), and the groups a user is in, in id order, for the user's
+   deletion and for a user write that may change the name their
+   ``members`` show it by (they get a new version).
 2. **User rows** whose facts or representation change, in id order: the
-   user of a user request, and the members a group request adds, removes or
-   renames (their ``groups`` changed: each gets a new version). So every
-   change of a user's facts holds that user's row until it commits.
+   user of a user request (``FOR UPDATE``: its userName is a unique key, so
+   a membership insert's foreign-key check must wait for it before holding
+   anything), and the members a group request adds, removes or renames
+   (their ``groups`` changed: each gets a new version). So every change of
+   a user's facts holds that user's row until it commits.
 3. **The tenant row** (:class:`~scimsrv.storage.plans.Lock`), read together
    with the rules:
 

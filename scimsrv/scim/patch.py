@@ -88,6 +88,20 @@ def _refuse_read_only_targets(patch: PatchOp) -> None:
             )
 
 
+def may_touch(patch: PatchOp, attributes: tuple[str, ...]) -> bool:
+    """Whether an operation of ``patch`` may change one of ``attributes`` (core
+    attribute names, any case): it names one in its path, with or without the
+    schema URN, or has no path (its value may hold any attribute)."""
+    wanted = {name.lower() for name in attributes}
+    for operation in patch.operations or []:
+        if operation.path is None:
+            return True
+        target = str(operation.path).lower().rsplit(":", 1)[-1]
+        if target.split("[", 1)[0].split(".", 1)[0] in wanted:
+            return True
+    return False
+
+
 def apply_patch(patch: PatchOp, resource: Any) -> bool:
     """Apply every operation or none (the resource is restored on failure)."""
     if not patch.operations:

@@ -2,7 +2,9 @@
 delete; each runs in the caller's transaction (:class:`~scimsrv.services.transaction.Tx`).
 
 A write locks the user's row first (the locking protocol of
-:mod:`scimsrv.provisioning.recompute`), and recomputes the user's plans only
+:mod:`scimsrv.provisioning.recompute`; after the groups it is in, when it may
+change the name their ``members`` show it by, so they get a new version
+too, RFC 7644 §3.14), and recomputes the user's plans only
 when a fact they depend on changed (``active``, ``roles``; a new user when
 rules or roles may give it plans). Each write names its user in the
 journal of its audit entry (:mod:`scimsrv.services.audit`).
@@ -21,13 +23,15 @@ from scimsrv.provisioning.recompute import Subject, for_new_users, recompute
 from scimsrv.scim.documents import UserColumns, user_body, user_document, weak_etag
 from scimsrv.scim.errors import not_found
 from scimsrv.scim.etags import check_if_match
-from scimsrv.scim.patch import apply_patch
+from scimsrv.scim.patch import apply_patch, may_touch
 from scimsrv.scim.rendering import as_model
 from scimsrv.scim.schemas import UserResource
 from scimsrv.services.views import UserView
 from scimsrv.storage.listing import ListRequest, Page
 
 RESOURCE = "User"
+# The attributes a group's members show a user by (its displayName, else its userName).
+DISPLAYED = ("displayName", "userName")
 
 
 def create_user(tx, resource: UserResource) -> UserView:
@@ -64,20 +68,22 @@ def list_users(tx, request: ListRequest, *, groups: bool = True) -> Page[UserVie
 
 def replace_user(tx, user_id: str, resource: UserResource, if_match: str | None) -> UserView:
     """PUT (RFC 7644 §3.5.1): every attribute replaced; ``active`` left out is unassigned."""
+    groups = _lock_groups(tx, user_id)
     record = _locked(tx, user_id, if_match)
     columns, doc = user_document(resource, default_active=None)
-    return _write(tx, record, columns, doc)
+    return _write(tx, record, columns, doc, groups)
 
 
 def patch_user(tx, user_id: str, patch: PatchOp, if_match: str | None) -> UserView:
     """PATCH (RFC 7644 §3.5.2): every operation applies, or none does."""
+    groups = _lock_groups(tx, user_id) if may_touch(patch, DISPLAYED) else []
     record = _locked(tx, user_id, if_match)
     body = user_body(record, None, None, _version(record), record.last_modified)
     user = as_model(UserResource, body)
     if not apply_patch(patch, user):
         return _view(tx, record, True)
     columns, doc = user_document(user, default_active=None)
-    return _write(tx, record, columns, doc)
+    return _write(tx, record, columns, doc, groups)
 
 
 def delete_user(tx, user_id: str, if_match: str | None) -> None:
@@ -94,6 +100,15 @@ def delete_user(tx, user_id: str, if_match: str | None) -> None:
     tx.storage.groups.bump(left, tx.at)
 
 
+def _lock_groups(tx, user_id: str) -> list[str]:
+    """Lock the groups the user is in, before the user (the protocol's order):
+    a write that changes the name the user is shown by in their ``members``
+    gives each a new version. :returns: their ids."""
+    group_ids = tx.storage.users.group_ids_of(user_id)
+    tx.storage.groups.lock(group_ids)
+    return group_ids
+
+
 def _locked(tx, user_id: str, if_match: str | None):
     record = tx.storage.users.read(user_id, lock="update")
     if record is None:
@@ -107,7 +122,9 @@ def _version(record) -> str:
     return weak_etag(record.version, record.plan_version)
 
 
-def _write(tx, record, columns: UserColumns, doc: dict) -> UserView:
+def _write(tx, record, columns: UserColumns, doc: dict, groups: list[str]) -> UserView:
+    """Store the user's new attributes; ``groups``: the groups locked for it,
+    which get a new version when the name members show changes."""
     unchanged = doc == record.doc and columns == UserColumns(
         record.user_name, record.external_id, record.active, record.display_name
     )
@@ -115,12 +132,20 @@ def _write(tx, record, columns: UserColumns, doc: dict) -> UserView:
         return _view(tx, record, True)
     updated = tx.storage.users.replace(record, columns, doc, tx.at)
     tx.journal.resource(RESOURCE, updated.id, updated.user_name)
+    if _shown_as(updated) != _shown_as(record):
+        tx.storage.groups.bump(groups, tx.at)
     # Plans depend on active and roles only (and on groups, which a user write leaves alone).
     if (columns.active is False) != (record.active is False) or doc.get("roles") != (
         record.doc.get("roles")
     ):
         recompute(tx, [_subject(updated, doc)])
     return _view(tx, updated, True)
+
+
+def _shown_as(record) -> str:
+    """The name a group's ``members`` show for the user when the client sent
+    none (:func:`scimsrv.storage.groups.members_of`)."""
+    return record.display_name or record.user_name
 
 
 def _subject(record, doc: dict) -> Subject:

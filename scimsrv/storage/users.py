@@ -129,14 +129,17 @@ def create_user(
 
 
 def read_user(session: Session, tenant_id: str, user_id: str, *, lock: str | None = None):
-    """The user, or None. ``lock``: ``"update"`` row-locks it for a write
-    (PostgreSQL ``FOR NO KEY UPDATE``, which leaves foreign-key checks of
-    membership inserts free), ``"delete"`` for its deletion (``FOR UPDATE``)."""
+    """The user, or None. ``lock`` (``"update"`` for a write, ``"delete"``)
+    row-locks it ``FOR UPDATE``: a write may change its userName, a column
+    of a unique key, whose update takes that mode anyway; taken at once, a
+    concurrent membership insert (its foreign key check takes ``FOR KEY
+    SHARE``) waits before it holds the user, instead of holding it while
+    waiting for this write's lock, which deadlocked."""
     if not is_resource_id(user_id):
         return None  # not an id this service hands out: no such user, no query
     statement = _RECORD
     if lock is not None:
-        statement = statement.with_for_update(of=ScimUser, key_share=lock != "delete")
+        statement = statement.with_for_update(of=ScimUser)
     return session.execute(statement, {"tenant_id": tenant_id, "user_id": user_id}).first()
 
 
