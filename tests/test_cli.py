@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from licensing_core.db import Database
@@ -199,3 +201,23 @@ def test_unreachable_database_fails_with_one_line(scimsrv, tmp_path):
 def test_bad_setting_fails_with_one_line(scimsrv):
     result = scimsrv("tenant", "list", SCIMSRV_PORT="eighty")
     assert_one_line_failure(result, "SCIMSRV_PORT")
+
+
+def test_reading_commands_work_while_another_process_writes_sqlite(scimsrv, database_file):
+    """A SQLite writer holds the database's write lock (``BEGIN IMMEDIATE``):
+    commands that only read answer at once instead of waiting for it and
+    failing with "database is locked" (they used to take the write lock to
+    check the schema); one that writes gives up with the one busy line."""
+    assert scimsrv("tenant", "create", "acme").exit_code == 0
+    writer = sqlite3.connect(make_url(database_file).database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        for args in (["tenant", "show", "acme"], ["tenant", "check", "acme"], ["users", "acme"]):
+            result = scimsrv(*args, SCIMSRV_LOCK_TIMEOUT="0.2")
+            assert result.exit_code == 0, (args, result.output)
+        result = scimsrv("tenant", "rename", "acme", "Acme", SCIMSRV_LOCK_TIMEOUT="0.2")
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines() == ["error: the database is busy; try again"]
+    finally:
+        writer.rollback()
+        writer.close()

@@ -227,7 +227,7 @@ class Service:
                 if kind is None:
                     raise
                 if handling == "busy":
-                    log.warning("database busy (%s) on %s: %s", kind.value, cause, exc.__class__)
+                    log.info("database busy (%s) on %s", kind.value, cause)
                     raise Busy("the database is busy; try again", self.retry_after) from exc
                 log.info("retrying %s after %s (attempt %d)", cause, exc.__class__, attempt)
                 time.sleep(random.uniform(0, BASE_PAUSE * 2**attempt))

@@ -29,8 +29,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     transaction), every reference is checked before the commit, and they
     are switched on again whatever happens.
 
+    A database already at ``head`` is only read (no write lock: a command
+    run while another process writes must not wait for it).
+
     :raises RuntimeError: SQLite found rows whose references broke.
     """
+    if revision == "head" and current_revision(engine) == head_revision(engine):
+        return
     config = alembic_config(engine)
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -51,7 +56,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
