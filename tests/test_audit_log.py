@@ -298,9 +298,50 @@ def test_tenant_and_token_commands_leave_one_entry_each(db, tenant_id):
     ]
     created, issued, revoked = reversed(found.entries)
     assert created.actor.startswith("cli ")
-    assert created.changes == {"tenant": {"created": tenant_id, "name": "Acme"}}
+    assert created.changes == {
+        "tenant": {
+            "created": tenant_id,
+            "name": "Acme",
+            "company": "Acme",
+            "contractStart": None,
+            "billingPeriod": None,
+        }
+    }
     assert issued.changes == {"token": {"issued": secret[:16], "label": "entra"}}
     assert revoked.changes["token"]["revoked"] == secret[:16]
+
+
+def test_tenant_changes_over_the_admin_api_say_what_changed(setup, db):
+    client, _, operator = setup
+    new = f"n-{NOW:%H%M%S}-{id(client) % 10000}"
+    created = client.post("/admin/v1/tenants", json={"id": new, "name": "Nova"}, headers=operator)
+    assert created.status_code == 201, created.text
+    tenant = f"/admin/v1/tenants/{new}"
+    assert client.patch(tenant, json={"company": "Nova AS"}, headers=operator).status_code == 200
+    assert client.post(f"{tenant}/suspend", headers=operator).status_code == 200
+    assert client.post(f"{tenant}/resume", headers=operator).status_code == 200
+    assert client.delete(tenant, headers=operator).status_code == 200
+
+    found = [entry["changes"]["tenant"] for entry in entries(client, operator, new)]
+    verbs = ("created", "changed", "suspended", "resumed", "deleted")
+    assert [next(v for v in verbs if v in change) for change in found] == [
+        "created",
+        "changed",
+        "suspended",
+        "resumed",
+        "deleted",
+    ]
+    assert found[1]["fields"] == {"company": {"before": "Nova", "after": "Nova AS"}}
+    assert found[2]["fields"] == {"state": {"before": "active", "after": "suspended"}}
+    assert found[4] == {
+        "deleted": new,
+        "users": 0,
+        "groups": 0,
+        "liveTokens": 0,
+        "licensesReleased": 0,
+    }
+    lines = audit.summary({"tenant": found[1]})
+    assert lines == ["tenant changed " + new + ": company 'Nova' -> 'Nova AS'"]
 
 
 def test_a_rolled_back_write_leaves_no_entry(db, tenant_id):

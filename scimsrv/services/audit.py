@@ -101,6 +101,9 @@ class Journal:
     identities: dict[int, Identity] = field(default_factory=dict)
     # The write removed every row of the tenant: no entry may be left behind.
     purged: bool = False
+    # The tenant a write whose request names none acts on (a tenant's
+    # creation through ``POST /admin/v1/tenants``): its entry goes there.
+    tenant: str = ""
 
     def resource(self, kind: str, resource_id: str, name: str) -> None:
         """The write acts on this ``User`` or ``Group``; called again after a
@@ -189,12 +192,13 @@ def changes(journal: Journal) -> tuple[dict[str, Any], list[str]]:
 
 def record(tx, request: RequestInfo) -> None:
     """Append the entry of the write ``tx`` just made (one INSERT), in its
-    transaction. A write that concerns no tenant (an operator token) is in
-    no tenant's log."""
-    if not tx.tenant_id:
+    transaction, to the log of its tenant (or of the one it created). A write
+    that concerns no tenant (an operator token's) is in no tenant's log."""
+    tenant_id = tx.tenant_id or tx.journal.tenant
+    if not tenant_id:
         return
     found, keys = changes(tx.journal)
-    tx.storage.audit.append(_values(tx, request, found, keys))
+    tx.storage.audit.append(_values(tx, request, found, keys), tenant_id=tenant_id)
 
 
 def record_refusal(tx, request: RequestInfo, status: int, error: str) -> None:
@@ -428,9 +432,31 @@ def summary(changes: dict) -> list[str]:
             f"token {verb} {token[verb]}" + (f" ({token['label']})" if token["label"] else "")
         )
     if "tenant" in changes:
-        tenant = changes["tenant"]
-        lines.append(
+        lines += _tenant_lines(changes["tenant"])
+    return lines
+
+
+def _tenant_lines(tenant: dict) -> list[str]:
+    """A tenant's creation, change, suspension, resumption or deletion."""
+    if "created" in tenant:
+        return [
             f"tenant created {tenant['created']}"
             + (f" ({tenant['name']})" if tenant["name"] else "")
+        ]
+    if "deleted" in tenant:
+        removed = ", ".join(
+            f"{label}: {tenant[key]}"
+            for label, key in (
+                ("licenses released", "licensesReleased"),
+                ("users", "users"),
+                ("groups", "groups"),
+                ("live tokens", "liveTokens"),
+            )
         )
-    return lines
+        return [f"tenant deleted {tenant['deleted']} ({removed})"]
+    verb = next(key for key in ("changed", "suspended", "resumed") if key in tenant)
+    moved = [
+        f"{key} {change['before']!r} -> {change['after']!r}"
+        for key, change in tenant.get("fields", {}).items()
+    ]
+    return [f"tenant {verb} {tenant[verb]}" + (": " + ", ".join(moved) if moved else "")]

@@ -93,7 +93,17 @@ def create(
     :raises TenantExists: the id is taken (also by a deleted tenant).
     :raises InvalidTenant, InvalidPeriod: as :func:`change` says.
     """
-    tx.journal.detail("tenant", {"created": tenant_id, "name": name})
+    tx.journal.tenant = tenant_id
+    tx.journal.detail(
+        "tenant",
+        {
+            "created": tenant_id,
+            "name": name,
+            "company": name if company is None else company,
+            "contractStart": contract_start.isoformat() if contract_start else None,
+            "billingPeriod": billing_period,
+        },
+    )
     create_tenant(
         tx.session, tenant_id, name, company_name=company, at=tx.at, installed_by=tx.actor
     )
@@ -138,6 +148,7 @@ def change(
     :raises UnknownTenant, TenantDeleted, InvalidTenant, InvalidPeriod, TermsLocked:
         as the names say.
     """
+    before = tenant_info(tx.session, tx.tenant_id)
     change_tenant(
         tx.session,
         tx.tenant_id,
@@ -147,7 +158,9 @@ def change(
         contract_start=contract_start,
         billing_period=billing_period,
     )
-    return show(tx)
+    details = show(tx)
+    _journal_change(tx, "changed", before, details.info)
+    return details
 
 
 def suspend(tx) -> TenantDetails:
@@ -155,8 +168,11 @@ def suspend(tx) -> TenantDetails:
 
     :raises UnknownTenant, TenantDeleted: as the names say.
     """
+    before = tenant_info(tx.session, tx.tenant_id)
     suspend_tenant(tx.session, tx.tenant_id, at=tx.at)
-    return show(tx)
+    details = show(tx)
+    _journal_change(tx, "suspended", before, details.info)
+    return details
 
 
 def resume(tx) -> TenantDetails:
@@ -164,8 +180,11 @@ def resume(tx) -> TenantDetails:
 
     :raises UnknownTenant, TenantDeleted: as the names say.
     """
+    before = tenant_info(tx.session, tx.tenant_id)
     resume_tenant(tx.session, tx.tenant_id)
-    return show(tx)
+    details = show(tx)
+    _journal_change(tx, "resumed", before, details.info)
+    return details
 
 
 def delete(tx, *, purge: bool = False) -> Deletion:
@@ -193,7 +212,7 @@ def delete(tx, *, purge: bool = False) -> Deletion:
     released = forget_tenant(tx, tx.plan_book())
     removed = tx.storage.directory.clear()
     end_tenant(tx.session, tx.tenant_id, at=tx.at)
-    return Deletion(
+    deletion = Deletion(
         tx.tenant_id,
         purged=False,
         users=removed.users,
@@ -201,6 +220,41 @@ def delete(tx, *, purge: bool = False) -> Deletion:
         tokens=removed.live_tokens,
         licenses_released=released,
     )
+    tx.journal.detail(
+        "tenant",
+        {
+            "deleted": tx.tenant_id,
+            "users": deletion.users,
+            "groups": deletion.groups,
+            "liveTokens": deletion.tokens,
+            "licensesReleased": deletion.licenses_released,
+        },
+    )
+    return deletion
+
+
+# What a tenant change records of the tenant, before -> after.
+_RECORDED = {
+    "name": "name",
+    "company": "company_name",
+    "contractStart": "contract_start",
+    "billingPeriod": "billing_period",
+    "state": "state",
+}
+
+
+def _journal_change(tx, what: str, before: TenantInfo, after: TenantInfo) -> None:
+    """Note in the audit entry what a tenant change changed, before -> after."""
+    moved = {}
+    for key, attribute in _RECORDED.items():
+        old, new = getattr(before, attribute), getattr(after, attribute)
+        if old != new:
+            moved[key] = {"before": _plain(old), "after": _plain(new)}
+    tx.journal.detail("tenant", {what: tx.tenant_id, "fields": moved})
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def check(tx) -> list[str]:

@@ -153,9 +153,11 @@ class RuleStorage(Protocol):
 
 
 class AuditStorage(Protocol):
-    def append(self, values: dict[str, Any]) -> None:
+    def append(self, values: dict[str, Any], *, tenant_id: str | None = None) -> None:
         """One entry of the tenant's audit log (one INSERT); ``values``: every
-        column of :class:`~scimsrv.storage.tables.AuditEntry` but the keys."""
+        column of :class:`~scimsrv.storage.tables.AuditEntry` but the keys;
+        ``tenant_id``: another tenant's log (a tenant's creation by a request
+        that names no tenant)."""
 
     def entries(self, query: Query) -> list[Record]:
         """The entries ``query`` selects, newest first: ``id, at, actor,

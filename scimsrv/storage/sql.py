@@ -143,8 +143,8 @@ class SqlRules(_Bound):
 
 
 class SqlAudit(_Bound):
-    def append(self, values: dict[str, Any]) -> None:
-        audit.append(self.session, self.tenant_id, values)
+    def append(self, values: dict[str, Any], *, tenant_id: str | None = None) -> None:
+        audit.append(self.session, tenant_id or self.tenant_id, values)
 
     def entries(self, query: audit.Query) -> list:
         return audit.entries(self.session, self.tenant_id, query)
