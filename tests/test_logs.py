@@ -79,6 +79,27 @@ def test_each_request_is_one_line_with_route_template_status_and_the_echoed_requ
     assert tenant.headers["Authorization"].split()[1] not in written
 
 
+def test_a_token_sent_as_the_request_id_is_neither_echoed_nor_logged(setup):
+    """A client pasting its token in ``X-Request-Id`` (whole, or without the
+    ``scimsrv_`` marker) gets an id of ours: a kept id is at most 40
+    characters (a GUID is 36) and never holds the token marker."""
+    client, tenant, _ = setup
+    token = tenant.headers["Authorization"].split()[1]
+    with json_lines() as lines:
+        for sent in (token, token.removeprefix("scimsrv_"), "x.scimsrv_abc"):
+            answer = client.get(
+                f"{tenant.base}/Users", headers={**tenant.headers, "X-Request-Id": sent}
+            )
+            assert answer.status_code == 200 and answer.headers["X-Request-Id"] != sent
+    written = json.dumps(lines)
+    assert token not in written and token.removeprefix("scimsrv_") not in written
+    kept = client.get(
+        f"{tenant.base}/Users",
+        headers={**tenant.headers, "X-Request-Id": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+    )
+    assert kept.headers["X-Request-Id"] == "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
 def test_each_provisioning_decision_is_one_line_carrying_the_requests_id(setup):
     client, tenant, _ = setup
     alice, bob = tenant.user("alice@example.com"), tenant.user("bob@example.com")

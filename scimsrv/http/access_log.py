@@ -22,17 +22,21 @@ from scimsrv.metrics.telemetry import Telemetry
 
 log = logging.getLogger("scimsrv.access")
 REQUEST_ID = "X-Request-Id"
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A client's id is kept when it is this short (a GUID is 36 characters, a
+# token longer, with or without its marker) and holds no token marker.
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,40}$")
+_TOKEN_MARKER = "scimsrv_"
 # The tenant a path names: its SCIM API or its part of the admin API.
 _TENANT = re.compile(r"^/(?:t|admin/v1/tenants)/([^/]+)(?:/|$)")
 
 
 def request_id(scope: Scope) -> str:
-    """The request's id: the client's ``X-Request-Id`` if sane, else a new one."""
+    """The request's id: the client's ``X-Request-Id`` if sane (short, no
+    token in it: it is echoed and logged), else a new one."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             text = value.decode("latin-1")
-            if _SANE_ID.match(text):
+            if _SANE_ID.match(text) and _TOKEN_MARKER not in text:
                 return text
     return uuid.uuid4().hex
 
