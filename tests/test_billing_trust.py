@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from licensing_core import signing
@@ -252,6 +253,34 @@ def test_editing_unsigned_values_cannot_lift_the_seat_limit(world, db):
     assert len(held) == 3
     # The edit itself is reported: the ledger no longer replays to the links.
     assert "ledger does not replay to the current links" in operator.ok("GET", "/check")["problems"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE license_ledger SET at = at WHERE tenant_id = :t",
+        'UPDATE license_ledger SET "licenseNumber" = 0 WHERE tenant_id = :t',
+        "UPDATE plan_state_log SET state = 'none' WHERE tenant_id = :t",
+        'UPDATE license_set_seats SET "licenseNumber" = 100 WHERE tenant_id = :t',
+        "UPDATE license_set_version SET effective_to = NULL WHERE tenant_id = :t",
+        "UPDATE license_set_version SET \"serialNumber\" = 'X' WHERE tenant_id = :t",
+    ],
+)
+def test_the_billing_history_refuses_every_edit(world, db, statement):
+    """What reports invoice from is written once (a trigger on each database
+    refuses an UPDATE); a version may only be closed, as an import does."""
+    scim, operator, clock = world
+    scim.group("Sales-Premium", [scim.user("h0")["id"]])
+    clock.now = START + timedelta(days=2)
+    assert operator.import_set(signed_set({"Sales-Premium": 5})).status_code == 200
+
+    def figures() -> dict:
+        return {k: v for k, v in report(operator, "2026-11").items() if k != "period"}
+
+    before = figures()
+    with pytest.raises(DBAPIError), db.write() as session:
+        session.execute(text(statement), {"t": scim.tenant_id})
+    assert figures() == before
 
 
 # ------------------------------------------------------------ 4. read-only releases
