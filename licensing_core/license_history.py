@@ -181,7 +181,11 @@ def seats_in_force(
         else:
             number = before + row.license_number
         modules[row.module_name] = (is_plan or row.is_plan, number)
-    last = per_version[versions[-1].id]
+    # Seats at the end of the span: the last version's, if it is still in
+    # force then (a deleted tenant's last version closed before it).
+    closing = versions[-1]
+    in_force = closing.effective_to is None or closing.effective_to >= end
+    last = per_version[closing.id] if in_force else {}
     names = sorted({name for modules in per_version.values() for name in modules})
     seats = {}
     for name in names:

@@ -216,6 +216,19 @@ def test_a_period_counted_to_a_future_moment_reads_in_progress(world):
     assert body["period"]["counted_until"].startswith("2026-11-20T00:00")
 
 
+def test_a_tenant_deleted_within_a_period_had_no_seats_bought_at_its_end(world):
+    scim, operator, clock = world
+    scim.group("Sales-Premium", [scim.user("d0")["id"]])
+    clock.now = START + timedelta(days=5)
+    assert operator.request("DELETE", "").status_code == 200
+    clock.now = datetime(2026, 12, 2)
+    body = report(operator, "2026-11")
+    sales = plan(body, "Sales-Premium")
+    assert (sales["bought"], sales["bought_most"], sales["in_use_at_end"]) == (0, 3, 0)
+    assert sales["users"] == 1
+    assert body["license_problems"] == []
+
+
 # ------------------------------------------------------------------ 3. seat limit
 
 
