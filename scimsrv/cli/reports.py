@@ -368,13 +368,14 @@ def print_report(report: UsageReport) -> None:
     )
     for line in _set_lines(report):
         typer.echo(line)
-    typer.echo(
-        "Login licenses bought (approach 1, an upper bound): "
-        + ", ".join(
-            f"{s.module_name} {'unrestricted' if s.unrestricted else s.bought}"
-            for s in report.login
+    if report.login:
+        typer.echo(
+            "Login licenses bought (approach 1, an upper bound): "
+            + ", ".join(
+                f"{s.module_name} {'unrestricted' if s.unrestricted else s.bought}"
+                for s in report.login
+            )
         )
-    )
     for title, rows in (("plan", report.plans), ("combination", report.combinations)):
         typer.echo("")
         if not rows:
@@ -416,7 +417,13 @@ def _print_explain(
         writer.writerow(["associate_id", "name", "from", "to", "detail"])
         for row in rows:
             writer.writerow(
-                [row.associate_id, row.name, row.start.isoformat(), _end(row, ""), row.detail]
+                [
+                    row.associate_id,
+                    row.name,
+                    row.start.isoformat(),
+                    row.end.isoformat() if row.end is not None else "",
+                    row.detail,
+                ]
             )
     else:
         typer.echo(f"{explain_target(name)[1]} in {period.label} ({tenant_id}):")
