@@ -107,7 +107,11 @@ def test_each_scim_write_leaves_one_entry_with_who_the_request_and_what_changed(
 
     grouped = found[2]["changes"]
     assert grouped["resources"] == [{"type": "Group", "id": group["id"], "name": "Sales-Premium"}]
-    assert {m["userName"] for m in grouped["members"]} == {"alice@example.com", "bob@example.com"}
+    assert {(m["userName"], m["change"]) for m in grouped["members"]} == {
+        ("alice@example.com", "added"),
+        ("bob@example.com", "added"),
+    }
+    assert "members added: alice@example.com, bob@example.com" in audit.summary(grouped)
     plans = {p["userName"]: p for p in grouped["plans"]}
     assert (plans["alice@example.com"]["before"], plans["alice@example.com"]["after"]) == (
         "",
@@ -142,6 +146,10 @@ def test_each_scim_write_leaves_one_entry_with_who_the_request_and_what_changed(
     deleted = found[5]
     assert deleted["request"]["method"] == "DELETE"
     assert deleted["changes"]["resources"][0]["name"] == "Sales-Premium"
+    assert {m["change"] for m in deleted["changes"]["members"]} == {"removed"}
+    assert "members removed: alice@example.com, robert@example.com" in audit.summary(
+        deleted["changes"]
+    )
     assert deleted["changes"]["plans"][0]["before"] == "Sales-Premium"
 
 

@@ -259,8 +259,8 @@ def test_replace_members_reports_added_and_removed_users(db, storage_of):
         a, b, c = (store.users.create(user(n), {}, NOW) for n in "abc")
         g = store.groups.create(group("G"), {}, NOW)
         store.groups.add_members(g.id, {a.id: None, b.id: None})
-        changed = store.groups.replace_members(g.id, {b.id: None, c.id: None})
-        assert changed == sorted([a.id, c.id])
+        added, removed = store.groups.replace_members(g.id, {b.id: None, c.id: None})
+        assert (added, removed) == ([c.id], [a.id])
         assert sorted(store.groups.member_ids(g.id)) == sorted([b.id, c.id])
 
 

@@ -36,6 +36,10 @@ from scimsrv.scim.errors import ScimError
 from scimsrv.services.tokens import MARKER, PREFIX_LENGTH
 from scimsrv.storage import audit as stored
 
+# How a member's membership changed; the third: the group's name or
+# externalId changed, which rules match on.
+GROUP_CHANGED = "group changed"
+MEMBER_CHANGES = {"added": "added", "removed": "removed", GROUP_CHANGED: "whose group changed"}
 # Users listed per entry (members changed, plan changes); an entry says how
 # many more there were. Every link change stays in the license ledger.
 MAX_LISTED = 1000
@@ -96,6 +100,8 @@ class Journal:
     resources: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     # users whose group memberships changed: SCIM id -> userName
     members: dict[str, str] = field(default_factory=dict)
+    # how: SCIM id -> "added" or "removed" (absent: the group itself changed)
+    member_changes: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     identities: dict[int, Identity] = field(default_factory=dict)
@@ -112,6 +118,15 @@ class Journal:
         if entry.get("name", name) != name:
             entry.setdefault("previousName", entry["name"])
         entry["name"] = name
+
+    def membership_change(self, *, added: Iterable[str] = (), removed: Iterable[str] = ()) -> None:
+        """These users (SCIM ids) were added to or removed from the group the
+        write acts on; one added and removed in the same write counts as the
+        last."""
+        for user_id in added:
+            self.member_changes[user_id] = "added"
+        for user_id in removed:
+            self.member_changes[user_id] = "removed"
 
     def membership(self, users: Iterable[Any]) -> None:
         """These users (rows with ``id``, ``user_name``) joined or left a group."""
@@ -161,7 +176,10 @@ def changes(journal: Journal) -> tuple[dict[str, Any], list[str]]:
                 users.setdefault(item["id"], []).extend(names)
     if journal.members:
         listed = sorted(journal.members.items(), key=lambda pair: pair[1].casefold())
-        found["members"] = [{"id": i, "userName": name} for i, name in listed[:MAX_LISTED]]
+        found["members"] = [
+            {"id": i, "userName": name, "change": journal.member_changes.get(i, GROUP_CHANGED)}
+            for i, name in listed[:MAX_LISTED]
+        ]
         for user_id, name in listed[:MAX_LISTED]:
             users.setdefault(user_id, []).append(name)
         if len(listed) > MAX_LISTED:
@@ -400,10 +418,13 @@ def summary(changes: dict) -> list[str]:
     for resource in changes.get("resources", []):
         renamed = f", was {resource['previousName']}" if "previousName" in resource else ""
         lines.append(f"{resource['type']} {resource['name']} ({resource['id']}{renamed})")
-    members = [m["userName"] for m in changes.get("members", [])]
-    if members:
-        more = changes.get("membersNotListed", 0)
-        lines.append("memberships: " + ", ".join(members) + (f" and {more} more" if more else ""))
+    by_change: dict[str, list[str]] = {}
+    for member in changes.get("members", []):
+        by_change.setdefault(member.get("change", GROUP_CHANGED), []).append(member["userName"])
+    for change, names in by_change.items():
+        lines.append(f"members {MEMBER_CHANGES.get(change, change)}: " + ", ".join(names))
+    if changes.get("membersNotListed"):
+        lines.append(f"and {changes['membersNotListed']} more members")
     for plan in changes.get("plans", []):
         reason = f": {plan['reason']}" if "reason" in plan else ""
         before, after = plan["before"] or "(none)", plan["after"] or "(none)"

@@ -37,6 +37,7 @@ def create_group(tx, resource: GroupResource) -> GroupView:
     record = tx.storage.groups.create(columns, doc, tx.at)
     tx.journal.resource(RESOURCE, record.id, record.display_name)
     added = tx.storage.groups.add_members(record.id, members)
+    tx.journal.membership_change(added=added)
     _members_changed(tx, added, [record])
     return _view(tx, record, True)
 
@@ -60,7 +61,9 @@ def replace_group(tx, group_id: str, resource: GroupResource, if_match: str | No
     """PUT (RFC 7644 §3.5.1): the whole group, members included, is replaced."""
     record = _locked(tx, group_id, if_match)
     columns, doc, members = group_document(resource)
-    changed = tx.storage.groups.replace_members(group_id, members)
+    added, removed = tx.storage.groups.replace_members(group_id, members)
+    tx.journal.membership_change(added=added, removed=removed)
+    changed = {*added, *removed}
     updated = _write(tx, record, columns, doc, members_changed=bool(changed))
     _members_changed(tx, _affected(tx, record, updated, changed), [record, updated])
     return _view(tx, updated, True)
@@ -81,14 +84,17 @@ def patch_group(
             columns, doc, _ = group_document(group)
     changed: set[str] = set()
     for change in split.members:
+        added: list[str] = []
+        removed: list[str] = []
         if change.op == "add":
-            found = tx.storage.groups.add_members(group_id, change.ids or {})
+            added = tx.storage.groups.add_members(group_id, change.ids or {})
         elif change.op == "remove":
             ids = None if change.ids is None else list(change.ids)
-            found = tx.storage.groups.remove_members(group_id, ids)
+            removed = tx.storage.groups.remove_members(group_id, ids)
         else:
-            found = tx.storage.groups.replace_members(group_id, change.ids or {})
-        changed.update(found)
+            added, removed = tx.storage.groups.replace_members(group_id, change.ids or {})
+        tx.journal.membership_change(added=added, removed=removed)
+        changed.update(added, removed)
     updated = _write(tx, record, columns, doc, members_changed=bool(changed))
     _members_changed(tx, _affected(tx, record, updated, changed), [record, updated])
     return _view(tx, updated, members)
@@ -103,6 +109,7 @@ def delete_group(tx, group_id: str, if_match: str | None) -> None:
     check_if_match(if_match, weak_etag(record.version))
     tx.journal.resource(RESOURCE, record.id, record.display_name)
     members = tx.storage.groups.delete(record)
+    tx.journal.membership_change(removed=members)
     _members_changed(tx, members, [record])
 
 

@@ -237,11 +237,11 @@ def remove_members(
 
 def replace_members(
     session: Session, tenant_id: str, group_id: str, members: Mapping[str, str | None]
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Make the members exactly ``members`` (PATCH replace ``members``, PUT).
     Reads the member ids (one column) to write only the difference.
 
-    :returns: the ids of users added or removed, sorted.
+    :returns: the ids of the users added, and of those removed, each sorted.
     :raises ScimError: 400 ``invalidValue`` as :func:`add_members`.
     """
     current = set(
@@ -255,7 +255,7 @@ def replace_members(
     removed = remove_members(session, tenant_id, group_id, gone) if gone else []
     new = {u: display for u, display in members.items() if u not in current}
     added = add_members(session, tenant_id, group_id, new)
-    return sorted({*removed, *added})
+    return sorted(added), sorted(removed)
 
 
 def members_of(

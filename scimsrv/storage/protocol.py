@@ -91,8 +91,10 @@ class GroupStorage(Protocol):
     def remove_members(self, group_id: str, user_ids: Sequence[str] | None) -> list[str]:
         """Remove these users (None: all); the ids removed."""
 
-    def replace_members(self, group_id: str, members: Mapping[str, str | None]) -> list[str]:
-        """Members become exactly ``members``; the ids added or removed."""
+    def replace_members(
+        self, group_id: str, members: Mapping[str, str | None]
+    ) -> tuple[list[str], list[str]]:
+        """Members become exactly ``members``; the ids added, and those removed."""
 
     def members_of(self, group_ids: Sequence[str]) -> dict[str, list[dict]]:
         """The ``members`` attribute of each group."""

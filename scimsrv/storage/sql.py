@@ -84,7 +84,9 @@ class SqlGroups(_Bound):
     def remove_members(self, group_id: str, user_ids: Sequence[str] | None) -> list[str]:
         return groups.remove_members(self.session, self.tenant_id, group_id, user_ids)
 
-    def replace_members(self, group_id: str, members: Mapping[str, str | None]) -> list[str]:
+    def replace_members(
+        self, group_id: str, members: Mapping[str, str | None]
+    ) -> tuple[list[str], list[str]]:
         return groups.replace_members(self.session, self.tenant_id, group_id, members)
 
     def members_of(self, group_ids: Sequence[str]) -> dict[str, list[dict]]:
