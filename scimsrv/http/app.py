@@ -188,8 +188,8 @@ def create_app(
             Middleware(ScimServerErrors),
             Middleware(
                 RateLimit,
-                rate=settings.rate_limit / settings.workers,
-                burst=settings.rate_burst / settings.workers,
+                rate=settings.rate_limit,
+                burst=settings.rate_burst,
                 refused=telemetry.rate_limited,
             ),
         ],
