@@ -128,10 +128,40 @@ def test_json_that_parses_but_is_not_a_resource_is_400(scim, raw, detail):
         assert detail in body["detail"], body
 
 
-def test_huge_start_index_is_an_empty_page_and_huge_filters_are_400(scim):
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("startIndex", "100000000000000000000"),
+        ("startIndex", "2147483648"),
+        ("count", "-2147483649"),
+        ("count", "1_000"),
+        ("count", "+5"),
+        ("count", " 5"),
+        ("count", "5 "),
+        ("count", "\u0665"),  # ARABIC-INDIC DIGIT FIVE
+        ("count", "5.0"),
+    ],
+)
+def test_start_index_and_count_are_plain_integers_within_32_bits(scim, name, value):
+    refused(scim.request("GET", "/Users", **{name: value}), 400, "invalidValue")
+    refused(scim.request("POST", "/Users/.search", {name: value}), 400, "invalidValue")
+    if value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+        number = {name: int(value)}
+        refused(scim.request("POST", "/Groups/.search", number), 400, "invalidValue")
+        refused(scim.request("POST", "/.search", number), 400, "invalidValue")
+
+
+def test_start_index_and_count_keep_their_meaning_up_to_32_bits_and_below_one(scim):
     scim.user("someone@example.com")
-    page = scim.ok("GET", "/Users", startIndex="100000000000000000000")
+    page = scim.ok("GET", "/Users", startIndex="2147483647", count="2147483647")
     assert page["Resources"] == [] and page["totalResults"] == 1
+    assert page["startIndex"] == 2147483647
+    page = scim.ok("POST", "/Users/.search", {"startIndex": -5, "count": 1})
+    assert page["startIndex"] == 1 and len(page["Resources"]) == 1
+    assert scim.ok("GET", "/Users", count="-3", startIndex="007")["itemsPerPage"] == 0
+
+
+def test_huge_filters_are_400(scim):
     terms = " or ".join(f'userName eq "u{i}"' for i in range(1200))
     refused(scim.request("GET", "/Users", filter=terms), 400, "invalidFilter")
     refused(scim.request("POST", "/Groups/.search", {"filter": terms}), 400, "invalidFilter")
