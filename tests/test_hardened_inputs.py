@@ -318,3 +318,97 @@ def test_schemas_advertise_the_limits_and_that_group_names_need_not_be_unique(sc
     assert "need not be unique" in group["displayName"]["description"]
     for attribute in (user["userName"], user["displayName"], group["displayName"]):
         assert "At most 255 characters" in attribute["description"]
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.parametrize(
+    ("operation", "detail"),
+    [
+        ({"path": "userName", "value": ["x"]}, "userName: must be a string, not an array"),
+        ({"path": "active", "value": "maybe"}, "active: must be true or false, not a string"),
+        (
+            {"path": "name.givenName", "value": [1]},
+            "name.givenName: must be a string, not an array",
+        ),
+        (
+            {"path": f"{ENTERPRISE}:employeeNumber", "value": {"a": 1}},
+            f"{ENTERPRISE}:employeeNumber: must be a string, not an object",
+        ),
+        ({"value": {"userName": 5}}, "userName: must be a string, not a number"),
+        ({"path": "emails", "value": [7]}, "emails: must be an object, not a number"),
+    ],
+)
+def test_a_patch_value_of_the_wrong_type_is_one_clean_line_naming_the_attribute(
+    scim, operation, detail
+):
+    user = scim.user("typed@example.com")
+    operations = [
+        {"op": "replace", "path": "title", "value": "kept?"},
+        {"op": "replace", **operation},
+    ]
+    body = refused(scim.request("PATCH", f"/Users/{user['id']}", _patch(*operations)), 400)
+    assert body["detail"] == detail and body["scimType"] == "invalidValue"
+    assert "title" not in scim.ok("GET", f"/Users/{user['id']}")
+
+
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        ({"userName": ["x"]}, "userName: must be a string, not an array"),
+        ({"emails": [1]}, "emails[0]: must be an object, not a number"),
+        (
+            {"emails": [{"value": "a@b", "primary": 9}]},
+            "emails[0].primary: must be true or false, not a number",
+        ),
+        ({"name": {"givenName": 5}}, "name.givenName: must be a string, not a number"),
+        ({ENTERPRISE: {"manager": 5}}, f"{ENTERPRISE}:manager: must be an object, not a number"),
+        ({"nickname": None, "urn:x:y": {}}, "urn:x:y: is not an attribute here"),
+    ],
+)
+def test_a_created_or_replaced_value_of_the_wrong_type_is_one_clean_line(scim, extra, detail):
+    user = scim.user("replaced@example.com")
+    body = {"schemas": [USER, ENTERPRISE], "userName": "new@example.com", **extra}
+    for method, path in (("POST", "/Users"), ("PUT", f"/Users/{user['id']}")):
+        error = refused(scim.request(method, path, body), 400, "invalidValue")
+        assert error["detail"] == detail, (method, error)
+
+
+def test_a_number_past_64_bits_is_400_number_too_large(scim):
+    user = scim.user("numbers@example.com")
+
+    def raw(body: dict, number: str) -> str:
+        return json.dumps(body).replace('"NUMBER"', number)
+
+    huge = "9" * 5000
+    for method, path, content in (
+        ("POST", "/Users", raw({"schemas": [USER], "userName": "n", "active": "NUMBER"}, huge)),
+        (
+            "PATCH",
+            f"/Users/{user['id']}",
+            raw({"Operations": [{"op": "add", "value": "NUMBER"}]}, huge),
+        ),
+        ("POST", "/Users/.search", raw({"count": "NUMBER"}, "1e400")),
+        ("POST", "/Bulk", raw({"schemas": [BULK], "failOnErrors": "NUMBER"}, "1" * 20)),
+    ):
+        response = scim.client.request(
+            method,
+            scim.base + path,
+            content=content.encode(),
+            headers={**scim.headers, "Content-Type": "application/scim+json"},
+        )
+        body = refused(response, 400, "invalidValue")
+        assert body["detail"].startswith("number too large"), (path, body)
+
+
+def test_an_error_echoes_at_most_100_characters_of_a_client_value(scim):
+    long_id = "a" * 10_000
+    body = refused(scim.request("GET", f"/Users/{long_id}"), 404)
+    assert body["detail"] == f"User {'a' * 100}… not found"
+    [result] = bulk(scim, {"method": "DELETE", "path": "/Users/" + "b" * 5000})
+    assert result["status"] == "404" and len(result["response"]["detail"]) < 150
+    response = scim.client.get(
+        f"{scim.base}/Users", headers={**scim.headers}, params={"sortBy": "x" * 3000}
+    )
+    assert len(refused(response, 400)["detail"]) < 250

@@ -89,13 +89,30 @@ def _refuse_read_only_targets(patch: PatchOp) -> None:
 
 
 def apply_patch(patch: PatchOp, resource: Any) -> bool:
-    """Apply every operation or none (the resource is restored on failure)."""
+    """Apply every operation or none (the resource is restored on failure).
+
+    :raises ScimError: 400 naming the path of the operation that failed.
+    """
     if not patch.operations:
         return False
     try:
         return patch.patch(resource, scim_policy=POLICY)
     except MODEL_ERRORS as exc:
-        raise scim_error(exc) from exc
+        raise scim_error(exc, _failing_path(patch, resource)) from exc
+
+
+def _failing_path(patch: PatchOp, resource: Any) -> str | None:
+    """The path of the operation a failed ``patch`` stopped at, found by applying
+    its operations again one by one to a copy of the restored ``resource``: a
+    value's error names its attribute only relative to that path."""
+    probe = resource.model_copy(deep=True)
+    for operation in patch.operations or []:
+        alone = type(patch).model_construct(schemas=list(patch.schemas), operations=[operation])
+        try:
+            alone.patch(probe, scim_policy=POLICY)
+        except MODEL_ERRORS:
+            return str(operation.path) if operation.path is not None else None
+    return None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ SQLite and PostgreSQL answer alike and nothing a client sends can reach the
 database in a form it refuses (RFC 7644 §3.12: 400 ``invalidValue``).
 
 * JSON nests at most :data:`MAX_DEPTH` levels; ``NaN`` and ``Infinity`` are
-  not JSON (RFC 8259) and are refused.
+  not JSON (RFC 8259) and are refused, and so is a number past 64 bits
+  (:func:`json_integer`, :func:`json_float`): "number too large".
 * No string, key or query parameter contains NUL (U+0000) or a lone UTF-16
   surrogate: PostgreSQL cannot store either, SQLite would store what
   PostgreSQL refuses.
@@ -16,6 +17,7 @@ database in a form it refuses (RFC 7644 §3.12: 400 ``invalidValue``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +29,33 @@ COLUMN_LENGTH = 255
 MAX_STRING = 65_536
 # The ids of users and groups: uuid4, canonical form.
 _RESOURCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+# The widest integer either database stores (SQLite's and PostgreSQL's bigint).
+MAX_JSON_INTEGER = 2**63 - 1
+
+
+def _too_large() -> ScimError:
+    return ScimError(
+        400, "number too large: a number in a request must fit in 64 bits", "invalidValue"
+    )
+
+
+def json_integer(text: str) -> int:
+    """A JSON integer literal (``json.loads``'s ``parse_int``) within 64 bits."""
+    # Past 19 digits it is out of range: never convert it (thousands of
+    # digits would take Python's conversion guard, or long, to refuse).
+    if len(text.lstrip("-")) > 19 or abs(value := int(text)) > MAX_JSON_INTEGER:
+        raise _too_large()
+    return value
+
+
+def json_float(text: str) -> float:
+    """A JSON number with a fraction or exponent (``parse_float``), finite."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _too_large()
+    return value
 
 
 def is_resource_id(text: Any) -> bool:
