@@ -412,3 +412,44 @@ def test_an_error_echoes_at_most_100_characters_of_a_client_value(scim):
         f"{scim.base}/Users", headers={**scim.headers}, params={"sortBy": "x" * 3000}
     )
     assert len(refused(response, 400)["detail"]) < 250
+
+
+def test_a_patch_of_more_than_1000_operations_is_400_and_changes_nothing(scim):
+    user = scim.user("busy@example.com")
+    group = scim.group("Sales-Premium")
+    add = {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+    title = {"op": "replace", "path": "title", "value": "t"}
+    for path, operation in ((f"/Groups/{group['id']}", add), (f"/Users/{user['id']}", title)):
+        body = refused(scim.request("PATCH", path, _patch(*[operation] * 1001)), 400)
+        assert body["scimType"] == "invalidValue" and "at most 1000 operations" in body["detail"]
+    assert scim.licensing(user["id"]) == {"state": "none"}
+    assert "title" not in scim.ok("GET", f"/Users/{user['id']}")
+    scim.patch(f"/Groups/{group['id']}", *[add] * 1000)
+    assert scim.licensing(user["id"])["state"] == "licensed"
+
+
+def emails(count: int) -> list[dict]:
+    return [{"value": f"u{i}@example.com", "type": "other"} for i in range(count)]
+
+
+def test_a_multi_valued_attribute_holds_at_most_100_values(scim):
+    user = scim.user("many@example.com", emails=emails(100), roles=[{"value": "r"}] * 100)
+    too_many = {"schemas": [USER], "userName": "more@example.com", "phoneNumbers": emails(101)}
+    for method, path in (("POST", "/Users"), ("PUT", f"/Users/{user['id']}")):
+        body = refused(scim.request(method, path, too_many), 400, "invalidValue")
+        assert body["detail"] == "phoneNumbers holds 101 values; at most 100"
+    one_more = {"op": "add", "path": "emails", "value": [{"value": "x@example.com"}]}
+    refused(scim.request("PATCH", f"/Users/{user['id']}", _patch(one_more)), 400, "invalidValue")
+    assert len(scim.ok("GET", f"/Users/{user['id']}")["emails"]) == 100
+    members = [scim.user(f"m{i}@example.com")["id"] for i in range(101)]
+    assert len(scim.group("Big", members)["members"]) == 101  # members are not capped
+
+
+def test_schemas_advertise_the_multi_valued_limit_where_a_client_writes(scim):
+    schemas = {s["id"]: s for s in scim.ok("GET", "/Schemas")["Resources"]}
+    user = {a["name"]: a for a in schemas[USER]["attributes"]}
+    group = {a["name"]: a for a in schemas[GROUP]["attributes"]}
+    for name in ("emails", "phoneNumbers", "addresses", "roles", "entitlements"):
+        assert "At most 100 values." in user[name]["description"], name
+    assert "At most" not in user["groups"]["description"]
+    assert "At most" not in group["members"]["description"]

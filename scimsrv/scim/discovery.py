@@ -23,6 +23,7 @@ from scim2_models import (
     Context,
     ETag,
     Filter,
+    Mutability,
     Pagination,
     Patch,
     ResourceType,
@@ -43,7 +44,7 @@ from scimsrv.scim.urns import (
     LIST_RESPONSE,
     USER_SCHEMA,
 )
-from scimsrv.scim.values import COLUMN_LENGTH
+from scimsrv.scim.values import COLUMN_LENGTH, MAX_VALUES
 
 # Cursors are stateless keyset positions (scimsrv.storage.listing) that never
 # expire, so promising an hour is true.
@@ -101,6 +102,8 @@ RESOURCE_TYPES = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 # Attributes kept in columns: RFC 7643 has no maxLength, so the limit is said
 # in their description (scimsrv.scim.values).
 _BOUNDED = {"username", "externalid", "displayname"}
+# The multi-valued attribute a client writes without the MAX_VALUES cap.
+_UNCOUNTED = "members"
 _GROUP_NOTE = " Names need not be unique: two groups may share one."
 
 
@@ -114,6 +117,11 @@ def _schema_of(model: Any, name: str, description: str) -> Schema:
         if attribute.name.lower() in _BOUNDED:
             attribute.description = (
                 f"{(attribute.description or '').strip()} At most {COLUMN_LENGTH} characters."
+            )
+        written = attribute.mutability != Mutability.read_only
+        if attribute.multi_valued and written and attribute.name != _UNCOUNTED:
+            attribute.description = (
+                f"{(attribute.description or '').strip()} At most {MAX_VALUES} values."
             )
         if name == "Group" and attribute.name == "displayName":
             attribute.description += _GROUP_NOTE

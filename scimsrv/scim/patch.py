@@ -24,6 +24,8 @@ from scimsrv.scim.schemas import POLICY, GroupResource
 from scimsrv.scim.urns import ENTERPRISE_SCHEMA, LICENSING_SCHEMA
 
 _MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()
+# Operations one PATCH may hold: as many as a /Bulk request (docs/limits.md).
+MAX_PATCH_OPERATIONS = 1000
 
 
 def _with_manager_object(value: Any) -> Any:
@@ -58,10 +60,18 @@ def _normalized_operation(raw: Any) -> Any:
 
 
 def parse_patch(body: Any, model: type) -> PatchOp:
-    """The PatchOp request body validated against ``model`` (400 with its scimType)."""
+    """The PatchOp request body validated against ``model`` (400 with its
+    scimType; ``invalidValue`` past :data:`MAX_PATCH_OPERATIONS` operations)."""
     payload = dict(require_object(body, "PATCH body"))
     for key in list(payload):
         if key.lower() == "operations" and isinstance(payload[key], list):
+            if len(payload[key]) > MAX_PATCH_OPERATIONS:
+                raise ScimError(
+                    400,
+                    f"a PATCH holds at most {MAX_PATCH_OPERATIONS} operations "
+                    f"({len(payload[key])} sent)",
+                    "invalidValue",
+                )
             payload[key] = [_normalized_operation(op) for op in payload[key]]
     try:
         patch = PatchOp[model].model_validate(

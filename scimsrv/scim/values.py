@@ -11,8 +11,13 @@ database in a form it refuses (RFC 7644 §3.12: 400 ``invalidValue``).
 * The attributes kept in columns (userName, externalId, displayName, a
   member's display) are at most :data:`COLUMN_LENGTH` characters; other
   strings at most :data:`MAX_STRING`.
+* A multi-valued attribute (``emails``, ``roles``...) holds at most
+  :data:`MAX_VALUES` values (:func:`bounded_values`); a group's ``members``
+  are bounded by the body size only.
 * Resource ids are the UUIDs this service hands out: anything else names no
   resource (404), without a query.
+
+docs/limits.md lists every limit a request meets.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from scimsrv.scim.errors import ScimError
 MAX_DEPTH = 32
 COLUMN_LENGTH = 255
 MAX_STRING = 65_536
+MAX_VALUES = 100
 # The ids of users and groups: uuid4, canonical form.
 _RESOURCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -89,6 +95,24 @@ def column(value: Any, name: str) -> Any:
         storable(value, name, COLUMN_LENGTH)
         storable(value.casefold(), f"{name} (casefolded)", COLUMN_LENGTH)
     return value
+
+
+def bounded_values(document: dict[str, Any], unbounded: frozenset[str] = frozenset()) -> None:
+    """Every multi-valued attribute of ``document`` (a resource as stored, its
+    extensions' too) holds at most :data:`MAX_VALUES` values, but those named in
+    ``unbounded``; else 400 ``invalidValue``."""
+    pending = [("", document)]
+    while pending:
+        prefix, attributes = pending.pop()
+        for name, value in attributes.items():
+            if isinstance(value, dict) and name.startswith("urn:"):
+                pending.append((f"{name}:", value))
+            elif isinstance(value, list) and name not in unbounded and len(value) > MAX_VALUES:
+                raise ScimError(
+                    400,
+                    f"{prefix}{name} holds {len(value)} values; at most {MAX_VALUES}",
+                    "invalidValue",
+                )
 
 
 def checked_json(document: Any) -> Any:
