@@ -453,3 +453,19 @@ def test_schemas_advertise_the_multi_valued_limit_where_a_client_writes(scim):
         assert "At most 100 values." in user[name]["description"], name
     assert "At most" not in user["groups"]["description"]
     assert "At most" not in group["members"]["description"]
+
+
+def test_names_kept_casefolded_meet_the_limit_after_folding_and_schemas_say_so(scim):
+    long_fold = "ß" * 130  # 130 characters, 260 once folded ("ss")
+    body = refused(scim.request("POST", "/Users", {"schemas": [USER], "userName": long_fold}), 400)
+    assert "userName (casefolded)" in body["detail"]
+    refused(scim.request("POST", "/Groups", {"schemas": [GROUP], "displayName": long_fold}), 400)
+    # Attributes not kept casefolded count their characters as sent.
+    user = scim.user("fold@example.com", externalId="ß" * 255, displayName="ß" * 255)
+    assert scim.ok("GET", f"/Users/{user['id']}")["displayName"] == "ß" * 255
+    schemas = {s["id"]: s for s in scim.ok("GET", "/Schemas")["Resources"]}
+    user_attributes = {a["name"]: a for a in schemas[USER]["attributes"]}
+    group_attributes = {a["name"]: a for a in schemas[GROUP]["attributes"]}
+    for attribute in (user_attributes["userName"], group_attributes["displayName"]):
+        assert "At most 255 characters (also after case folding" in attribute["description"]
+    assert "case folding" not in user_attributes["displayName"]["description"]

@@ -96,7 +96,7 @@ def user_document(resource: Any, *, default_active: bool | None) -> tuple[UserCo
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "userName is required (RFC 7643 §4.1.1)", "invalidValue")
     columns = UserColumns(
-        user_name=column(user_name, "userName"),
+        user_name=column(user_name, "userName", folded=True),
         external_id=column(data.get("externalId"), "externalId"),
         active=data.get("active", default_active),
         display_name=column(data.get("displayName"), "displayName"),
@@ -120,7 +120,7 @@ def group_document(resource: Any) -> tuple[GroupColumns, dict, dict[str, str | N
     if not isinstance(display_name, str) or not display_name.strip():
         raise ScimError(400, "displayName is required (RFC 7643 §4.2)", "invalidValue")
     columns = GroupColumns(
-        display_name=column(display_name, "displayName"),
+        display_name=column(display_name, "displayName", folded=True),
         external_id=column(data.get("externalId"), "externalId"),
     )
     return columns, {k: v for k, v in data.items() if k not in _GROUP_NOT_IN_DOC}, members

@@ -9,8 +9,9 @@ database in a form it refuses (RFC 7644 §3.12: 400 ``invalidValue``).
   surrogate: PostgreSQL cannot store either, SQLite would store what
   PostgreSQL refuses.
 * The attributes kept in columns (userName, externalId, displayName, a
-  member's display) are at most :data:`COLUMN_LENGTH` characters; other
-  strings at most :data:`MAX_STRING`.
+  member's display) are at most :data:`COLUMN_LENGTH` characters, userName
+  and a group's displayName after case folding too; other strings at most
+  :data:`MAX_STRING`.
 * A multi-valued attribute (``emails``, ``roles``...) holds at most
   :data:`MAX_VALUES` values (:func:`bounded_values`); a group's ``members``
   are bounded by the body size only.
@@ -88,12 +89,14 @@ def storable(text: str, where: str, limit: int = MAX_STRING) -> str:
     return text
 
 
-def column(value: Any, name: str) -> Any:
-    """A value for a column attribute: at most :data:`COLUMN_LENGTH` characters,
-    casefolded too (``ß`` folds to ``ss``: names are also kept casefolded)."""
+def column(value: Any, name: str, *, folded: bool = False) -> Any:
+    """A value for a column attribute: at most :data:`COLUMN_LENGTH` characters;
+    ``folded``: its casefolded form too, for a name also kept casefolded
+    (userName, a group's displayName: ``ß`` folds to ``ss``)."""
     if isinstance(value, str):
         storable(value, name, COLUMN_LENGTH)
-        storable(value.casefold(), f"{name} (casefolded)", COLUMN_LENGTH)
+        if folded:
+            storable(value.casefold(), f"{name} (casefolded)", COLUMN_LENGTH)
     return value
 
 
