@@ -469,3 +469,44 @@ def test_names_kept_casefolded_meet_the_limit_after_folding_and_schemas_say_so(s
     for attribute in (user_attributes["userName"], group_attributes["displayName"]):
         assert "At most 255 characters (also after case folding" in attribute["description"]
     assert "case folding" not in user_attributes["displayName"]["description"]
+
+
+PUBLIC = "https://scim.example.com/crm"
+
+
+def test_with_a_public_url_no_absolute_url_follows_the_host_header(db, tenant_id):
+    _, scim = live_tenant(db, tenant_id, Clock())
+    app = create_app(db=db, settings=Settings(public_url=PUBLIC + "/"))
+    evil = {**scim.headers, "Host": "evil.example", "Content-Type": "application/scim+json"}
+    own = f"{PUBLIC}{scim.base}"
+    with TestClient(app) as client:
+        created = client.post(
+            f"{scim.base}/Users",
+            json={"schemas": [USER], "userName": "h@example.com"},
+            headers=evil,
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        assert created.headers["Location"] == created.json()["meta"]["location"]
+        assert created.json()["meta"]["location"] == f"{own}/Users/{user_id}"
+        listed = client.get(f"{scim.base}/Users", headers=evil).json()
+        assert listed["Resources"][0]["meta"]["location"] == f"{own}/Users/{user_id}"
+        config = client.get(f"{scim.base}/ServiceProviderConfig", headers=evil).json()
+        assert config["meta"]["location"] == f"{own}/ServiceProviderConfig"
+        bulk_body = {"schemas": [BULK], "Operations": [post("b")]}
+        [result] = client.post(f"{scim.base}/Bulk", json=bulk_body, headers=evil).json()[
+            "Operations"
+        ]
+        assert result["location"].startswith(f"{own}/Users/")
+        redirect = client.get(f"{scim.base}/Users/?count=1", headers=evil, follow_redirects=False)
+        assert redirect.status_code == 307
+        assert redirect.headers["Location"] == f"{own}/Users?count=1"
+
+
+def test_without_a_public_url_absolute_urls_follow_the_request(scim):
+    user = scim.user("here@example.com")
+    headers = {**scim.headers, "Host": "scim.internal:8443"}
+    body = scim.client.get(f"{scim.base}/Users/{user['id']}", headers=headers).json()
+    assert body["meta"]["location"] == f"http://scim.internal:8443{scim.base}/Users/{user['id']}"
+    redirect = scim.client.get(f"{scim.base}/Users/", headers=headers, follow_redirects=False)
+    assert redirect.headers["Location"] == f"http://scim.internal:8443{scim.base}/Users"

@@ -70,10 +70,3 @@ def parse_json(raw: bytes, *, checked: bool = True) -> Any:
     except RecursionError:
         raise ScimError(400, "the JSON nests too deeply", "invalidSyntax") from None
     return checked_json(document) if checked else document
-
-
-def tenant_base_url(request: Request, tenant: str | None = None) -> str:
-    """The SCIM base URL of ``tenant`` (default: the path's) at the origin the
-    client reached: ``.../t/{tenant}/scim/v2``."""
-    tenant = tenant or request.path_params["tenant"]
-    return f"{str(request.base_url).rstrip('/')}/t/{tenant}/scim/v2"

@@ -21,10 +21,11 @@ from starlette.responses import Response
 
 from licensing_core.errors import LicensingError
 from scimsrv.http.auth import caller, request_info, run
-from scimsrv.http.bodies import parse_json, read_body, scim_response, tenant_base_url
+from scimsrv.http.bodies import parse_json, read_body, scim_response
 from scimsrv.http.errors import domain_error
 from scimsrv.http.scim.rendering import resource_body
 from scimsrv.http.scim.resources import GROUPS, USERS, Kind
+from scimsrv.http.urls import tenant_base_url
 from scimsrv.scim.bulk import execution_order, parse_bulk, resolve, resolve_path, target
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.scim.parsing import parse_resource
