@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from scimsrv.http.app import create_app
+from scimsrv.scim import bulk as bulk_limits
+from scimsrv.scim import errors, search, values
+from scimsrv.scim import patch as patch_limits
 from scimsrv.settings import Settings
+from scimsrv.storage.filters import translate
 from tests.scim_client import GROUP, LICENSING, USER, Clock, live_tenant
 
 LONG = "x" * 256
@@ -510,3 +515,26 @@ def test_without_a_public_url_absolute_urls_follow_the_request(scim):
     assert body["meta"]["location"] == f"http://scim.internal:8443{scim.base}/Users/{user['id']}"
     redirect = scim.client.get(f"{scim.base}/Users/", headers=headers, follow_redirects=False)
     assert redirect.headers["Location"] == f"http://scim.internal:8443{scim.base}/Users"
+
+
+def test_docs_limits_states_every_figure_the_code_enforces():
+    text = Path(__file__).parent.parent.joinpath("docs", "limits.md").read_text()
+    figures = {
+        "body size": bulk_limits.MAX_PAYLOAD_BYTES,
+        "bulk operations": bulk_limits.MAX_OPERATIONS,
+        "nesting": values.MAX_DEPTH,
+        "column": values.COLUMN_LENGTH,
+        "string": values.MAX_STRING,
+        "values": values.MAX_VALUES,
+        "patch operations": patch_limits.MAX_PATCH_OPERATIONS,
+        "filter length": translate.MAX_FILTER_LENGTH,
+        "filter terms": translate.MAX_FILTER_TERMS,
+        "page": search.MAX_PAGE_SIZE,
+        "default page": search.DEFAULT_PAGE_SIZE,
+        "echo": errors.MAX_ECHO,
+        "detail": errors.MAX_DETAIL,
+    }
+    for what, figure in figures.items():
+        assert f"{figure:,}" in text, what
+    assert search.MAX_INTEGER == 2**31 - 1 and values.MAX_JSON_INTEGER == 2**63 - 1
+    assert "2³¹−1" in text and "2⁶³−1" in text
