@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     # Seconds a request waits for a database lock or connection before it
     # answers 503 with Retry-After.
     lock_timeout: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0)
-    # Requests a second per tenant (0: no limit) and how many may come at once;
-    # divided among the workers (scimsrv.http.rate_limit).
+    # Requests a second per tenant's token (0: no limit) and how many may come
+    # at once, in each worker (scimsrv.http.rate_limit).
     rate_limit: float = Field(100.0, ge=0)
     rate_burst: float = Field(300.0, ge=1)
     # The vendor's license-signing public keys: a file path or the keys inline

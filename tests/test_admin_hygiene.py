@@ -71,8 +71,8 @@ def test_a_rule_change_refuses_unknown_fields_wrong_types_and_nothing_to_do(setu
     path = f"{base}/{rule.json()['rule']['id']}"
     for body, detail in [
         ({"enabled": False, "name": "x"}, "1 unknown field: 'name' (known: enabled, position)"),
-        ({"enabled": "false"}, "enabled: Input should be a valid boolean"),
-        ({"position": True}, "position: Input should be a valid integer"),
+        ({"enabled": "false"}, "enabled: must be true or false, not a string"),
+        ({"position": True}, "position: must be an integer, not a boolean"),
         ({}, "send enabled (true or false) and/or position"),
         ([], "the body must be a JSON object"),
     ]:

@@ -141,3 +141,43 @@ def test_payload_over_max_payload_size_is_413_too_large(api):
 
 def test_bulk_without_the_bulk_request_schema_is_400(api):
     assert_error(api.post("/Bulk", {"Operations": []}), 400, "invalidSyntax")
+
+
+def test_operation_paths_name_endpoints_in_any_case(api):
+    results = bulk(
+        api,
+        {**post_user("lower"), "path": "/users"},
+        {
+            "method": "PATCH",
+            "path": "/USERS/bulkId:lower",
+            "data": {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "title", "value": "Boss"}],
+            },
+        },
+        {
+            "method": "POST",
+            "path": "/groups",
+            "bulkId": "team",
+            "data": {"schemas": [GROUP], "displayName": "Team"},
+        },
+        {"method": "DELETE", "path": "/gRoUpS/bulkId:team"},
+    )
+    assert [r["status"] for r in results] == ["201", "200", "201", "204"]
+    assert "/Users/" in results[0]["location"] and "/Groups/" in results[2]["location"]
+    user_id = results[0]["location"].rsplit("/", 1)[1]
+    assert api.get(f"/Users/{user_id}").json()["title"] == "Boss"
+    assert bulk(api, {**post_user("s"), "path": "/Schemas"})[0]["status"] == "400"
+
+
+def test_a_bulk_id_used_twice_refuses_the_whole_request(api):
+    response = api.post(
+        "/Bulk",
+        {
+            "schemas": [BULK_REQUEST],
+            "Operations": [post_user("first"), post_user("twice"), post_user("twice")],
+        },
+    )
+    body = assert_error(response, 400, "invalidValue")
+    assert "'twice'" in body["detail"]
+    assert api.get("/Users").json()["totalResults"] == 0

@@ -83,6 +83,8 @@ def test_help_shows_defaults():
     assert "[env var: SCIMSRV_HOST; default: 127.0.0.1]" in shown
     assert "[env var: SCIMSRV_PORT; default: 8000; 1<=x<=65535]" in shown
     assert "[env var: SCIMSRV_WORKERS; default: 1; x>=1]" in shown
+    assert "[env var: SCIMSRV_RATE_LIMIT; default: 100.0; x>=0]" in shown
+    assert "[env var: SCIMSRV_RATE_BURST; default: 300.0; x>=1]" in shown
     assert "default: always" in flat(help_of("rules", "add").stdout)
 
 

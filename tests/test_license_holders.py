@@ -112,8 +112,10 @@ def test_holders_come_a_page_at_a_time(db, client, directory, tenant_id):
     assert 'rel="next"' not in body and 'href="?startIndex=3&amp;count=2"' in body
     _, rows, body = holders(client, tenant_id, sales, startIndex=0, count=1)
     assert [r[0] for r in rows] == ["Alice"]  # below 1 counts as 1 (RFC 7644 §3.4.2.4)
-    _, rows, body = holders(client, tenant_id, sales, startIndex=10**30)
+    _, rows, body = holders(client, tenant_id, sales, startIndex=2**31 - 1)
     assert rows == [] and "6 holders" in body and 'rel="next"' not in body
+    status, rows, body = holders(client, tenant_id, sales, startIndex=10**30)
+    assert status == 400 and "startIndex must be between" in body  # docs/limits.md
     _, rows, body = holders(client, tenant_id, sales, startIndex=3, count=5000)
     assert len(rows) == 4 and 'href="?startIndex=1&amp;count=100"' in body  # at most 100
 

@@ -92,6 +92,18 @@ def serve(
     workers: int = typer.Option(
         DEFAULTS["workers"].default, envvar="SCIMSRV_WORKERS", min=1, help="Worker processes."
     ),
+    rate_limit: float = typer.Option(
+        DEFAULTS["rate_limit"].default,
+        envvar="SCIMSRV_RATE_LIMIT",
+        min=0,
+        help="Requests a second per tenant token, in each worker (0: no limit).",
+    ),
+    rate_burst: float = typer.Option(
+        DEFAULTS["rate_burst"].default,
+        envvar="SCIMSRV_RATE_BURST",
+        min=1,
+        help="Requests a tenant token may send at once, in each worker.",
+    ),
 ) -> None:
     """Apply pending migrations and the audit log's retention, serve waiting users,
     then serve HTTP (metrics of every worker at /metrics)."""
@@ -104,8 +116,11 @@ def serve(
         # then opens its own engine on the migrated database).
         reconcile_waiting(Service(db, config))
     count = workers
-    # Every worker reads its settings again: tell them how many they are.
+    # Every worker reads its settings again: tell them how many they are and
+    # the limits given on the command line.
     os.environ["SCIMSRV_WORKERS"] = str(count)
+    os.environ["SCIMSRV_RATE_LIMIT"] = str(rate_limit)
+    os.environ["SCIMSRV_RATE_BURST"] = str(rate_burst)
     server_config = NoDelayConfig(
         "scimsrv.asgi:app",
         host=host,

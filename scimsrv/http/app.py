@@ -50,6 +50,7 @@ from scimsrv.http.scim.resources import (
     search,
 )
 from scimsrv.http.scim.search import search_all
+from scimsrv.http.urls import PublicRedirects
 from scimsrv.metrics.telemetry import Telemetry
 from scimsrv.services.transaction import Service
 from scimsrv.settings import Settings
@@ -179,17 +180,18 @@ def create_app(
             Mount(TENANT_BASE, routes=scim),
             Mount(ADMIN_BASE, routes=admin),
         ],
-        # Outermost first: names, the request's log line, headers, the 500 of last
-        # resort, then the limit (before any work).
+        # Outermost first: names, the request's log line, headers, redirects at
+        # the public URL, the 500 of last resort, then the limit (before any work).
         middleware=[
             Middleware(CanonicalEndpointNames),
             Middleware(AccessLog, telemetry=telemetry),
             Middleware(SecurityHeaders),
+            Middleware(PublicRedirects, public_url=settings.public_url),
             Middleware(ScimServerErrors),
             Middleware(
                 RateLimit,
-                rate=settings.rate_limit / settings.workers,
-                burst=settings.rate_burst / settings.workers,
+                rate=settings.rate_limit,
+                burst=settings.rate_burst,
                 refused=telemetry.rate_limited,
             ),
         ],

@@ -20,12 +20,17 @@ from starlette.requests import Request
 
 from scimsrv.scim.values import checked_query
 from scimsrv.services.audit import RequestInfo
+from scimsrv.services.errors import Unauthorized
 from scimsrv.services.transaction import Caller, Service, Tx
 
 T = TypeVar("T")
 REALM = "scimsrv"
 CHALLENGE = {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
 ADMIN_CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM} admin", Bearer realm="{REALM}"'}
+# The request state's key for how its credential fared: True once it passed
+# for the path's tenant, False when it was refused, absent when unchecked
+# (the rate limit reads it: scimsrv.http.rate_limit).
+CREDENTIAL_PASSED = "credential_passed"
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -91,12 +96,14 @@ async def run(
 
     A write (not a dry run) appends its audit entry in its transaction; when
     it is refused, ``request.state.refused`` tells the error handler to
-    record the refusal (:mod:`scimsrv.http.errors`).
+    record the refusal (:mod:`scimsrv.http.errors`). How the credential
+    fared is noted under :data:`CREDENTIAL_PASSED`.
     """
     service: Service = request.app.state.service
     audited = request_info(request) if write and not dry_run else None
 
     def checked(tx: Tx) -> T:
+        setattr(request.state, CREDENTIAL_PASSED, True)
         checked_query(request.query_params)
         return work(tx)
 
@@ -111,6 +118,8 @@ async def run(
             dry_run=dry_run,
             request=audited,
         )
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, Unauthorized):
+            setattr(request.state, CREDENTIAL_PASSED, False)
         request.state.refused = audited
         raise

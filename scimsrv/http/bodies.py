@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from scimsrv.scim.bulk import MAX_PAYLOAD_BYTES
 from scimsrv.scim.errors import ScimError
-from scimsrv.scim.values import checked_json
+from scimsrv.scim.values import checked_json, json_float, json_integer
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 
@@ -60,18 +60,13 @@ def parse_json(raw: bytes, *, checked: bool = True) -> Any:
     """The body as JSON, every string and level of it storable
     (:func:`scimsrv.scim.values.checked_json`) unless ``checked`` is False (a
     /Bulk request checks each operation apart); 400 ``invalidSyntax`` when it
-    is not JSON."""
+    is not JSON, ``invalidValue`` for a number past 64 bits."""
     try:
-        document = json.loads(raw, parse_constant=_not_json)
+        document = json.loads(
+            raw, parse_constant=_not_json, parse_int=json_integer, parse_float=json_float
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         raise ScimError(400, f"malformed JSON body: {exc}", "invalidSyntax") from exc
     except RecursionError:
         raise ScimError(400, "the JSON nests too deeply", "invalidSyntax") from None
     return checked_json(document) if checked else document
-
-
-def tenant_base_url(request: Request, tenant: str | None = None) -> str:
-    """The SCIM base URL of ``tenant`` (default: the path's) at the origin the
-    client reached: ``.../t/{tenant}/scim/v2``."""
-    tenant = tenant or request.path_params["tenant"]
-    return f"{str(request.base_url).rstrip('/')}/t/{tenant}/scim/v2"

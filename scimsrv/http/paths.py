@@ -8,8 +8,8 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ENDPOINTS = ("Users", "Groups", "Bulk", "ServiceProviderConfig", "ResourceTypes", "Schemas")
-_CANONICAL = {name.lower(): name for name in ENDPOINTS}
+from scimsrv.scim.urns import endpoint_name
+
 _BASE = re.compile(r"^(/t/[^/]+/scim/v2/)([^/]+)(.*)$")
 
 
@@ -18,7 +18,7 @@ def canonical(path: str) -> str:
     match = _BASE.match(path)
     if match is None:
         return path
-    name = _CANONICAL.get(match.group(2).lower())
+    name = endpoint_name(match.group(2))
     return path if name is None else f"{match.group(1)}{name}{match.group(3)}"
 
 

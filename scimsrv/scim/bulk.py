@@ -1,6 +1,7 @@
 """Bulk (RFC 7644 §3.7): the limits this service advertises and enforces, and
-the rules of a BulkRequest that need no I/O: its shape, each operation's
-method and path, and ``bulkId`` references."""
+the rules of a BulkRequest that need no I/O: its shape, unique ``bulkId``
+values, each operation's method and path (endpoint names in any case, as
+at the top level), and ``bulkId`` references."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.parsing import require_object
-from scimsrv.scim.urns import BULK_REQUEST
+from scimsrv.scim.urns import BULK_REQUEST, endpoint_name
 from scimsrv.scim.values import checked_json
 
 MAX_OPERATIONS = 1000
@@ -19,7 +20,8 @@ MAX_PAYLOAD_BYTES = 1_048_576
 
 # A reference is a whole value (or a whole path segment) ``bulkId:<id>``.
 _REFERENCE = re.compile(r"^bulkId:(.+)$")
-_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
+_PATH = re.compile(r"^/([^/]+)(?:/([^/]+))?$")
+_OPERATION_ENDPOINTS = ("Users", "Groups")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,9 @@ class BulkRequest:
 
 
 def parse_bulk(body: Any) -> BulkRequest:
-    """A BulkRequest message; 400 ``invalidSyntax`` / 413 ``tooMany`` when it is not one."""
+    """A BulkRequest message; 400 ``invalidSyntax`` / 413 ``tooMany`` when it is
+    not one, 400 ``invalidValue`` when two operations share a ``bulkId`` (it is
+    unique within a request, RFC 7644 §3.7)."""
     body = require_object(body, "BulkRequest")
     if BULK_REQUEST not in (body.get("schemas") or []):
         raise ScimError(400, f"schemas must contain {BULK_REQUEST}", "invalidSyntax")
@@ -41,10 +45,27 @@ def parse_bulk(body: Any) -> BulkRequest:
             413, f"the bulk request exceeds maxOperations ({MAX_OPERATIONS})", "tooMany"
         )
     checked_json({k: v for k, v in body.items() if k != "Operations"})
+    _refuse_duplicate_bulk_ids(operations)
     fail_on_errors = body.get("failOnErrors")
     if fail_on_errors is not None and (not isinstance(fail_on_errors, int) or fail_on_errors < 1):
         raise ScimError(400, "failOnErrors must be a positive integer", "invalidValue")
     return BulkRequest(operations, fail_on_errors)
+
+
+def _refuse_duplicate_bulk_ids(operations: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for operation in operations:
+        bulk_id = operation.get("bulkId")
+        if not isinstance(bulk_id, str):
+            continue
+        if bulk_id in seen:
+            raise ScimError(
+                400,
+                f"bulkId {bulk_id!r} is used by more than one operation: a bulkId is "
+                "unique within a request",
+                "invalidValue",
+            )
+        seen.add(bulk_id)
 
 
 def references(value: Any) -> set[str]:
@@ -134,11 +155,13 @@ def execution_order(operations: list[dict[str, Any]]) -> list[int]:
 
 
 def target(method: str, path: Any) -> tuple[str, str | None]:
-    """The endpoint (``Users``/``Groups``) and resource id an operation names."""
+    """The endpoint (``Users``/``Groups``, named in any case) and resource id an
+    operation names."""
     match = _PATH.match(path) if isinstance(path, str) else None
-    if match is None:
+    endpoint = endpoint_name(match.group(1)) if match else None
+    if match is None or endpoint not in _OPERATION_ENDPOINTS:
         raise ScimError(400, f"unsupported bulk path {path!r}", "invalidPath")
-    endpoint, resource_id = match.groups()
+    resource_id = match.group(2)
     if (method == "POST") == (resource_id is not None):
         raise ScimError(
             400, f"{method} {path}: POST names a collection, others a resource", "invalidPath"

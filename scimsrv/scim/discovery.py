@@ -23,6 +23,7 @@ from scim2_models import (
     Context,
     ETag,
     Filter,
+    Mutability,
     Pagination,
     Patch,
     ResourceType,
@@ -43,7 +44,7 @@ from scimsrv.scim.urns import (
     LIST_RESPONSE,
     USER_SCHEMA,
 )
-from scimsrv.scim.values import COLUMN_LENGTH
+from scimsrv.scim.values import COLUMN_LENGTH, MAX_VALUES
 
 # Cursors are stateless keyset positions (scimsrv.storage.listing) that never
 # expire, so promising an hour is true.
@@ -99,8 +100,13 @@ RESOURCE_TYPES = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 
 
 # Attributes kept in columns: RFC 7643 has no maxLength, so the limit is said
-# in their description (scimsrv.scim.values).
+# in their description (scimsrv.scim.values); names also kept casefolded
+# meet it after case folding too.
 _BOUNDED = {"username", "externalid", "displayname"}
+_FOLDED = {("User", "userName"), ("Group", "displayName")}
+_FOLDING_NOTE = " (also after case folding: ß counts as ss)"
+# The multi-valued attribute a client writes without the MAX_VALUES cap.
+_UNCOUNTED = "members"
 _GROUP_NOTE = " Names need not be unique: two groups may share one."
 
 
@@ -112,8 +118,15 @@ def _schema_of(model: Any, name: str, description: str) -> Schema:
     schema.description = description
     for attribute in schema.attributes or ():
         if attribute.name.lower() in _BOUNDED:
+            folding = _FOLDING_NOTE if (name, attribute.name) in _FOLDED else ""
             attribute.description = (
-                f"{(attribute.description or '').strip()} At most {COLUMN_LENGTH} characters."
+                f"{(attribute.description or '').strip()} "
+                f"At most {COLUMN_LENGTH} characters{folding}."
+            )
+        written = attribute.mutability != Mutability.read_only
+        if attribute.multi_valued and written and attribute.name != _UNCOUNTED:
+            attribute.description = (
+                f"{(attribute.description or '').strip()} At most {MAX_VALUES} values."
             )
         if name == "Group" and attribute.name == "displayName":
             attribute.description += _GROUP_NOTE

@@ -21,7 +21,7 @@ from licensing_core.holdings import PlanView
 from licensing_core.plans import Combination
 from scimsrv.scim.errors import ScimError
 from scimsrv.scim.urns import GROUP_SCHEMA, LICENSING_SCHEMA, USER_SCHEMA
-from scimsrv.scim.values import column
+from scimsrv.scim.values import bounded_values, column
 
 _USER_NOT_IN_DOC = frozenset(
     {
@@ -87,14 +87,16 @@ def user_document(resource: Any, *, default_active: bool | None) -> tuple[UserCo
     True for a new user (a service-provider default, RFC 7643 §2.2), None
     (unassigned) for a replacement (RFC 7644 §3.5.1).
 
-    :raises ScimError: 400 ``invalidValue`` without a userName.
+    :raises ScimError: 400 ``invalidValue`` without a userName, or with more
+        values in a multi-valued attribute than :data:`~scimsrv.scim.values.MAX_VALUES`.
     """
     data = _dumped(resource)
+    bounded_values(data)
     user_name = data.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "userName is required (RFC 7643 §4.1.1)", "invalidValue")
     columns = UserColumns(
-        user_name=column(user_name, "userName"),
+        user_name=column(user_name, "userName", folded=True),
         external_id=column(data.get("externalId"), "externalId"),
         active=data.get("active", default_active),
         display_name=column(data.get("displayName"), "displayName"),
@@ -106,16 +108,19 @@ def group_document(resource: Any) -> tuple[GroupColumns, dict, dict[str, str | N
     """A validated group (``GroupResource``) as columns, ``doc`` and its members
     (user id -> display sent, see :func:`member_ids`).
 
-    :raises ScimError: 400 ``invalidValue`` without a displayName, or for a
-        member that is not a user.
+    :raises ScimError: 400 ``invalidValue`` without a displayName, for a
+        member that is not a user, or with more values in a multi-valued
+        attribute than :data:`~scimsrv.scim.values.MAX_VALUES` (members are not
+        capped).
     """
     data = _dumped(resource)
+    bounded_values(data, unbounded=frozenset({"members"}))
     members = member_ids(data.get("members") or [])
     display_name = data.get("displayName")
     if not isinstance(display_name, str) or not display_name.strip():
         raise ScimError(400, "displayName is required (RFC 7643 §4.2)", "invalidValue")
     columns = GroupColumns(
-        display_name=column(display_name, "displayName"),
+        display_name=column(display_name, "displayName", folded=True),
         external_id=column(data.get("externalId"), "externalId"),
     )
     return columns, {k: v for k, v in data.items() if k not in _GROUP_NOT_IN_DOC}, members

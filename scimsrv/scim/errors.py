@@ -6,14 +6,32 @@ the command line prints its detail (:mod:`scimsrv.cli.support`).
 
 from __future__ import annotations
 
+import re
+
 from scimsrv.scim.urns import ERROR
+
+# An error detail repeats at most this much of any one value a client sent
+# (an id, a path, a filter word), and is at most MAX_DETAIL characters.
+MAX_ECHO = 100
+MAX_DETAIL = 1000
+_LONG_WORD = re.compile(rf"\S{{{MAX_ECHO + 1},}}")
+
+
+def clipped(detail: str) -> str:
+    """``detail`` with every run of more than :data:`MAX_ECHO` non-blank
+    characters cut to that many and ``…``, and the whole cut to
+    :data:`MAX_DETAIL`: a 10,000-character id is not echoed back whole."""
+    detail = _LONG_WORD.sub(lambda match: match.group()[:MAX_ECHO] + "…", detail)
+    return detail if len(detail) <= MAX_DETAIL else detail[:MAX_DETAIL] + "…"
 
 
 class ScimError(Exception):
     """A request the service refuses: an HTTP status, a ``detail`` for
-    people and, for 400s, a ``scimType`` (RFC 7644 §3.12, Table 9)."""
+    people (:func:`clipped`, wherever it was made) and, for 400s, a
+    ``scimType`` (RFC 7644 §3.12, Table 9)."""
 
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+        detail = clipped(detail)
         super().__init__(detail)
         self.status = status
         self.detail = detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -21,22 +22,87 @@ _IGNORED_KEYS = frozenset({"id", "meta", "groups", "password"})
 # What scim2-models or pydantic raise when a request is not what they expect.
 MODEL_ERRORS = (ValidationError, SCIMException, TypeError, ValueError, RecursionError)
 
+# What is wrong, by pydantic error type, in the words of JSON (RFC 8259).
+_EXPECTED = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "list_type": "an array",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+_PROBLEMS = {"extra_forbidden": "is not an attribute here", "missing": "is required"}
+_JSON_KINDS = ((bool, "a boolean"), (str, "a string"), (int | float, "a number"))
 
-def scim_error(exc: Exception) -> ScimError:
-    """The SCIM error for a scim2-models or pydantic failure (RFC 7644 §3.12);
-    anything else they raise on a malformed request is a 400 ``invalidValue``."""
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return next((kind for types, kind in _JSON_KINDS if isinstance(value, types)), "a value")
+
+
+def _attribute_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as a SCIM attribute path: ``emails[0].primary``,
+    ``urn:...:User:manager``; Python field names in their SCIM spelling."""
+    path = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        name = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), str(part))
+        # An extension's attributes follow its URN after a colon (RFC 7644 §3.10).
+        separator = ":" if index == 1 and str(loc[0]).startswith("urn:") else "."
+        path = f"{path}{separator}{name}" if path else name
+    return path
+
+
+def validation_detail(error: ValidationError, where: str | None = None) -> str:
+    """One line for people naming the attribute and what is wrong with it
+    (``userName: must be a string, not an array``), never pydantic's own
+    report (model names, Python field names, links). ``where``: the
+    attribute path when the caller knows it better than the error does (a
+    PATCH operation's path)."""
+    first = error.errors()[0]
+    where = where or _attribute_path(tuple(first.get("loc", ())))
+    expected = _EXPECTED.get(first["type"])
+    if expected is not None:
+        problem = f"must be {expected}, not {_json_kind(first.get('input'))}"
+    else:
+        message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+        problem = _PROBLEMS.get(first["type"], message.splitlines()[0] if message else "")
+    return f"{where}: {problem}" if where else problem
+
+
+def scim_error(exc: Exception, where: str | None = None) -> ScimError:
+    """The SCIM error for a scim2-models or pydantic failure (RFC 7644 §3.12),
+    its detail one clean line (:func:`validation_detail`); anything else they
+    raise on a malformed request is a 400 ``invalidValue``."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, ValidationError) else exc
     if isinstance(exc, SCIMException):
-        return ScimError(exc.status, exc.detail, exc.scim_type or None)
+        detail = exc.detail
+        if isinstance(cause, ValidationError):
+            detail = validation_detail(cause, where)
+        return ScimError(exc.status, detail, exc.scim_type or None)
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        ctx = first.get("ctx") or {}
+        ctx = exc.errors()[0].get("ctx") or {}
         status = int(ctx.get("status", 400))
-        scim_type = ctx.get("scim_type") or "invalidValue"
-        location = ".".join(str(part) for part in first.get("loc", ()))
-        message = first.get("msg", str(exc))
-        detail = f"{location}: {message}" if location else message
-        return ScimError(status, detail, scim_type)
-    return ScimError(400, f"invalid request: {exc.__class__.__name__}: {exc}", "invalidValue")
+        return ScimError(
+            status, validation_detail(exc, where), ctx.get("scim_type") or "invalidValue"
+        )
+    reason = str(exc).strip().splitlines()
+    return ScimError(
+        400, f"invalid request: {reason[0] if reason else 'malformed'}", "invalidValue"
+    )
 
 
 def require_object(body: Any, what: str) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from scimsrv.scim.schemas import POLICY, GroupResource
 from scimsrv.scim.urns import ENTERPRISE_SCHEMA, LICENSING_SCHEMA
 
 _MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()
+# Operations one PATCH may hold: as many as a /Bulk request (docs/limits.md).
+MAX_PATCH_OPERATIONS = 1000
 
 
 def _with_manager_object(value: Any) -> Any:
@@ -58,10 +60,18 @@ def _normalized_operation(raw: Any) -> Any:
 
 
 def parse_patch(body: Any, model: type) -> PatchOp:
-    """The PatchOp request body validated against ``model`` (400 with its scimType)."""
+    """The PatchOp request body validated against ``model`` (400 with its
+    scimType; ``invalidValue`` past :data:`MAX_PATCH_OPERATIONS` operations)."""
     payload = dict(require_object(body, "PATCH body"))
     for key in list(payload):
         if key.lower() == "operations" and isinstance(payload[key], list):
+            if len(payload[key]) > MAX_PATCH_OPERATIONS:
+                raise ScimError(
+                    400,
+                    f"a PATCH holds at most {MAX_PATCH_OPERATIONS} operations "
+                    f"({len(payload[key])} sent)",
+                    "invalidValue",
+                )
             payload[key] = [_normalized_operation(op) for op in payload[key]]
     try:
         patch = PatchOp[model].model_validate(
@@ -103,13 +113,30 @@ def may_touch(patch: PatchOp, attributes: tuple[str, ...]) -> bool:
 
 
 def apply_patch(patch: PatchOp, resource: Any) -> bool:
-    """Apply every operation or none (the resource is restored on failure)."""
+    """Apply every operation or none (the resource is restored on failure).
+
+    :raises ScimError: 400 naming the path of the operation that failed.
+    """
     if not patch.operations:
         return False
     try:
         return patch.patch(resource, scim_policy=POLICY)
     except MODEL_ERRORS as exc:
-        raise scim_error(exc) from exc
+        raise scim_error(exc, _failing_path(patch, resource)) from exc
+
+
+def _failing_path(patch: PatchOp, resource: Any) -> str | None:
+    """The path of the operation a failed ``patch`` stopped at, found by applying
+    its operations again one by one to a copy of the restored ``resource``: a
+    value's error names its attribute only relative to that path."""
+    probe = resource.model_copy(deep=True)
+    for operation in patch.operations or []:
+        alone = type(patch).model_construct(schemas=list(patch.schemas), operations=[operation])
+        try:
+            alone.patch(probe, scim_policy=POLICY)
+        except MODEL_ERRORS:
+            return str(operation.path) if operation.path is not None else None
+    return None
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,6 @@ def _tolerant_filter(text: str) -> str:
 # (no escapes), a plain startIndex and count. Validating it through the
 # models would only confirm what these patterns already did.
 _LOOKUP = re.compile(r'^\s*[A-Za-z][A-Za-z0-9]*\s+eq\s+"[^"\\]*"\s*$', re.IGNORECASE)
-_SMALL = re.compile(r"^[0-9]{1,9}$")
 
 
 def _lookup(payload: dict[str, Any], model: Any) -> SearchRequest | None:
@@ -62,15 +61,42 @@ def _lookup(payload: dict[str, Any], model: Any) -> SearchRequest | None:
         return None
     if not isinstance(payload.get("filter"), str) or not _LOOKUP.match(payload["filter"]):
         return None
-    numbers = {key: payload[key] for key in ("startIndex", "count") if key in payload}
-    if not all(isinstance(v, str) and _SMALL.match(v) for v in numbers.values()):
-        return None
-    start = int(numbers["startIndex"]) if "startIndex" in numbers else None
-    if start == 0:
-        return None
-    count = int(numbers["count"]) if "count" in numbers else None
+    start, count = payload.get("startIndex"), payload.get("count")
+    if (start is not None and start < 1) or (count is not None and count < 0):
+        return None  # the models give these their RFC meaning
     update = {"filter": payload["filter"], "start_index": start, "count": count}
     return _empty_search(model).model_copy(update=update)
+
+
+# startIndex and count: a JSON integer, or in a query ASCII digits after an
+# optional "-", within 32 bits (what .NET and Java clients read them into).
+_PAGING = ("startIndex", "count")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+MAX_INTEGER = 2**31 - 1
+
+
+def _paging_number(name: str, value: Any) -> int:
+    """``value`` of ``startIndex`` or ``count`` as an integer; below 1 and below 0
+    keep their RFC 7644 §3.4.2.4 meaning (1 and 0).
+
+    :raises ScimError: 400 ``invalidValue`` for anything but an integer, or one
+        beyond 32 bits.
+    """
+    if isinstance(value, str):
+        if not _INTEGER.match(value):
+            raise ScimError(
+                400, f"{name} must be an integer (digits, optionally after '-')", "invalidValue"
+            )
+        # Past ten significant digits it is out of range: no need to convert it.
+        digits = value.lstrip("-").lstrip("0")
+        value = int(value) if len(digits) <= 10 else MAX_INTEGER + 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScimError(400, f"{name} must be an integer", "invalidValue")
+    if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise ScimError(
+            400, f"{name} must be between {-MAX_INTEGER - 1} and {MAX_INTEGER}", "invalidValue"
+        )
+    return value
 
 
 @cache
@@ -79,6 +105,10 @@ def _empty_search(model: Any) -> SearchRequest:
 
 
 def _validated(payload: dict[str, Any], model: Any) -> SearchRequest:
+    for key in list(payload):
+        name = next((n for n in _PAGING if n.lower() == key.lower()), None)
+        if name is not None:
+            payload[name] = _paging_number(name, payload.pop(key))
     if isinstance(payload.get("filter"), str):
         payload["filter"] = _tolerant_filter(payload["filter"])
     fast = _lookup(payload, model)

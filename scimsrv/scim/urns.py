@@ -1,4 +1,5 @@
-"""Every schema URN the service speaks, in one place (RFC 7643 §3, §8.7; RFC 7644 §3)."""
+"""Every schema URN and endpoint name the service speaks, in one place (RFC
+7643 §3, §8.7; RFC 7644 §3)."""
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -14,3 +15,13 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+# The endpoints below a tenant's base URL (RFC 7644 §3.2), in their canonical case.
+ENDPOINTS = ("Users", "Groups", "Bulk", "ServiceProviderConfig", "ResourceTypes", "Schemas")
+_CANONICAL = {name.lower(): name for name in ENDPOINTS}
+
+
+def endpoint_name(text: str) -> str | None:
+    """The endpoint ``text`` names whatever its case (several clients send
+    ``users``), in its canonical case; None when it names none."""
+    return _CANONICAL.get(text.lower())

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from licensing_core.plural import plural
 from scimsrv.scim.errors import ScimError
+from scimsrv.scim.parsing import validation_detail
 from scimsrv.storage.tables import ALWAYS, BY_DISPLAY_NAME, BY_EXTERNAL_ID, IF_NOT_SET, SCOPES
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -76,7 +77,5 @@ def parsed(model: type[Body], body: Any) -> Body:
             known = ", ".join(model.model_fields)
             detail = f"{plural(len(unknown), 'unknown field')}: {names} (known: {known})"
         else:
-            first = errors[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            detail = f"{where}: {first['msg']}"
+            detail = validation_detail(exc)
         raise ScimError(400, detail, "invalidValue") from None

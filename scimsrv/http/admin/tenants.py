@@ -20,7 +20,8 @@ from licensing_core.periods import parse_contract_start
 from licensing_core.tenants import is_tenant_id
 from scimsrv.http.admin.query import flag
 from scimsrv.http.auth import run
-from scimsrv.http.bodies import parse_json, read_body, tenant_base_url
+from scimsrv.http.bodies import parse_json, read_body
+from scimsrv.http.urls import tenant_base_url
 from scimsrv.scim.errors import ScimError
 from scimsrv.services import tenants
 from scimsrv.services.tenants import Deletion

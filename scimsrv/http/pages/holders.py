@@ -8,7 +8,8 @@ HTML document, so it also stands on its own in a tab. ``startIndex`` and
 ``count`` follow RFC 7644 §3.4.2.4 (1-based; below 1 counts as 1); ``count``
 defaults to :data:`HOLDERS_PER_PAGE` and is at most :data:`MAX_HOLDERS_PER_PAGE`.
 Errors: 404 for a module id that is malformed, another tenant's or not a
-user license, 400 ``invalidValue`` for a paging value that is not an integer.
+user license, 400 ``invalidValue`` for a paging value that is not an integer
+within 32 bits (docs/limits.md).
 """
 
 from __future__ import annotations

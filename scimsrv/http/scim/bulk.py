@@ -20,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from licensing_core.errors import LicensingError
-from scimsrv.http.auth import caller, request_info
-from scimsrv.http.bodies import parse_json, read_body, scim_response, tenant_base_url
+from scimsrv.http.auth import caller, request_info, run
+from scimsrv.http.bodies import parse_json, read_body, scim_response
 from scimsrv.http.errors import domain_error
 from scimsrv.http.scim.rendering import resource_body
 from scimsrv.http.scim.resources import GROUPS, USERS, Kind
+from scimsrv.http.urls import tenant_base_url
 from scimsrv.scim.bulk import execution_order, parse_bulk, resolve, resolve_path, target
 from scimsrv.scim.errors import ScimError, error_body
 from scimsrv.scim.parsing import parse_resource
@@ -78,15 +79,13 @@ def run_bulk(request: Request, raw: bytes) -> dict[str, Any]:
     sent; ``failOnErrors`` stops after that many failures."""
     service: Service = request.app.state.service
     who, tenant_id = caller(request), request.path_params["tenant"]
-    # The whole request is refused at once for a bad token, before its body is read.
-    service.run(lambda tx: None, caller=who, tenant_id=tenant_id, write=False)
     # Each operation's values are checked with it: one bad value fails one operation.
     bulk = parse_bulk(parse_json(raw, checked=False))
-    run = Operation(service, who, tenant_id, tenant_base_url(request), request_info(request))
+    execute = Operation(service, who, tenant_id, tenant_base_url(request), request_info(request))
     results: dict[int, dict[str, Any]] = {}
     errors = 0
     for index in execution_order(bulk.operations):
-        result = run(index, bulk.operations[index])
+        result = execute(index, bulk.operations[index])
         results[index] = result
         if int(result["status"]) >= 400:
             errors += 1
@@ -176,4 +175,6 @@ class Operation:
 
 async def bulk(request: Request) -> Response:
     raw = await read_body(request)
+    # The whole request is refused at once for a bad token, before its body is parsed.
+    await run(request, lambda tx: None, write=False)
     return scim_response(await run_in_threadpool(run_bulk, request, raw))

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimsrv.http.auth import run
-from scimsrv.http.bodies import scim_response, tenant_base_url
+from scimsrv.http.bodies import scim_response
+from scimsrv.http.urls import tenant_base_url
 from scimsrv.scim import discovery
 
 

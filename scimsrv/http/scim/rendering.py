@@ -9,7 +9,8 @@ from scim2_models import Context, SearchRequest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimsrv.http.bodies import scim_response, tenant_base_url
+from scimsrv.http.bodies import scim_response
+from scimsrv.http.urls import tenant_base_url
 from scimsrv.scim.etags import etag_matches
 from scimsrv.scim.rendering import render
 from scimsrv.scim.search import list_response
