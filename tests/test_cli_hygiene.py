@@ -149,6 +149,21 @@ def test_a_noun_alone_prints_its_help():
             "postgresql+asyncpg://user@db.example.com/crm",
             "error: bad SCIMSRV_DATABASE_URL: its database driver is not installed (asyncpg)",
         ),
+        *(
+            (
+                memory,
+                "error: bad SCIMSRV_DATABASE_URL: an in-memory SQLite database is not shared "
+                "between workers and commands: use a file, sqlite:///PATH",
+            )
+            for memory in (
+                "sqlite://",
+                "sqlite:///:memory:",
+                "sqlite:///",
+                "sqlite+pysqlite:///:memory:",
+                "sqlite:///file::memory:?uri=true",
+                "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+            )
+        ),
     ],
 )
 def test_an_unsupported_database_url_is_one_error_line(scimsrv, url, error):
