@@ -203,6 +203,20 @@ def test_tenant_create_warns_when_its_default_set_will_not_verify(scimsrv, tmp_p
     assert "does not verify" not in trusting.stderr
 
 
+def test_a_piped_log_keeps_each_entry_on_one_line(scimsrv):
+    """Not a terminal (CliRunner), as ``scimsrv log T | cat``: each entry is one
+    line, its lines joined with "; ", nothing wrapped or cut, however narrow
+    COLUMNS says the screen is."""
+    scimsrv("tenant", "create", "acme")
+    scimsrv("rules", "add", "acme", "--scope", "all", "--plans", "Sales-Premium")
+    result = scimsrv("log", "acme", COLUMNS="40")
+    assert result.exit_code == 0, result.output
+    header, rule, created, shown = result.stdout.splitlines()
+    assert header.split() == ["#", "at", "(UTC)", "actor", "request", "outcome", "changes"]
+    assert rule.endswith("rules: 0 -> 1; 1. all users -> Sales-Premium (always)")
+    assert "scimsrv tenant create" in created and shown == "2 of 2 entries"
+
+
 def test_report_over_several_tenants_shows_a_progress_bar_on_a_terminal_only(scimsrv):
     scimsrv("tenant", "create", "acme")
     scimsrv("tenant", "create", "beta")

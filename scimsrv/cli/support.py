@@ -261,31 +261,60 @@ def number(header: str) -> Column:
     return Column(header, justify="right")
 
 
-# Wider than any table: off a terminal, rows never wrap (scripts read them).
-_UNWRAPPED = 10_000
+# Piped, a row is one line: a cell's lines join with this.
+LINES_PIPED = "; "
+# Wide enough to measure any table whole (a row is never this long).
+_UNBOUNDED = 1_000_000
 
 
 def print_table(
-    columns: Sequence[str | Column], rows: Iterable[Sequence[Any]], *, header: bool = True
+    columns: Sequence[str | Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    header: bool = True,
+    title: str | None = None,
+    fit: bool = False,
 ) -> None:
-    """Rows under a header (unless not ``header``), in aligned columns (rich), on stdout.
+    """Rows under a header (unless not ``header``) and ``title``, in aligned
+    columns (rich), on stdout: the one way commands print tables.
 
     A column given as text is left-aligned; give :func:`number` (or any
-    :class:`rich.table.Column`) for numbers. Cells are shown as
-    ``str`` of the value, never read as rich markup. On a terminal the table
-    fits its width; piped, each row stays one line.
+    :class:`rich.table.Column`) for numbers. Cells are shown as ``str`` of
+    the value, never read as rich markup. On a terminal the table fits its
+    width, cells wrap and the lines of a cell stack; with
+    ``fit`` it spans the width, the columns sharing it by their ``ratio``
+    (tables printed one after another then line up). Piped, each row is one
+    line, never wrapped nor cut: lines join with :data:`LINES_PIPED`, and
+    column widths and ratios are let go.
     """
-    table = Table(box=None, pad_edge=False, header_style="bold", show_header=header)
+    console = Console()
+    terminal = console.is_terminal
+    table = Table(
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+        show_header=header,
+        title=title,
+        expand=fit and terminal,
+    )
     for index, column in enumerate(columns):
         given = Column(column) if isinstance(column, str) else column
         # A copy: a Column keeps its cells and place, and callers reuse theirs.
-        table.columns.append(
-            replace(given, header=Text(str(given.header)), _index=index, _cells=[])
-        )
+        shown = replace(given, header=Text(str(given.header)), _index=index, _cells=[])
+        if not terminal:
+            shown = replace(shown, width=None, max_width=None, ratio=None, no_wrap=True)
+        table.columns.append(shown)
     for row in rows:
-        table.add_row(*(Text("" if value is None else str(value)) for value in row))
-    console = Console(width=None if sys.stdout.isatty() else _UNWRAPPED)
+        table.add_row(*(_cell(value, terminal) for value in row))
+    if not terminal:  # as wide as the widest row: none wraps
+        console.width = _UNBOUNDED
+        console.width = max(console.measure(table).maximum, 1)
     with console.capture() as captured:
         console.print(table)
     for line in captured.get().splitlines():
         typer.echo(line.rstrip())
+
+
+def _cell(value: Any, terminal: bool) -> Text:
+    text = "" if value is None else str(value)
+    return Text(text if terminal else LINES_PIPED.join(line.strip() for line in text.splitlines()))
