@@ -244,12 +244,25 @@ def test_no_message_in_the_code_counts_with_a_hand_made_plural():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    pattern = re.compile(r"\(s\)|'' if \w+ == 1 else 's'|\"s\" if")
+    pattern = re.compile(
+        r"\(s\)|'' if \w+ == 1 else 's'|\"s\" if|removesuffix\(.s.\)|== 1 else \"\w+s\""
+    )
+    folders = ("scimsrv/cli", "scimsrv/http/admin", "scimsrv/http/pages", "scimsrv/provisioning")
     offenders = [
         f"{path.relative_to(root)}:{number}"
-        for folder in ("scimsrv/cli", "scimsrv/http/admin", "licensing_core/activation.py")
-        for path in sorted((root / folder).rglob("*.py")) or [root / folder]
+        for path in [
+            *(p for folder in folders for p in sorted((root / folder).rglob("*.py"))),
+            *sorted((root / "scimsrv/http/pages/templates").glob("*.html")),
+            root / "licensing_core/activation.py",
+        ]
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_one_day_of_retention_is_said_in_the_singular(scimsrv):
+    scimsrv("tenant", "create", "acme")
+    result = scimsrv("db", "prune-log", "--days", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "0 audit log entries older than 1 day deleted\n"

@@ -104,7 +104,7 @@ def test_license_page_shows_owner_serial_expiry_list_status_and_chart(db, licens
     html = page_html(db, tenant_id)
     assert "Licensed to: Nordlys Fisk Holding AS" in html
     assert "Serial number: 4711-0815" in html and "Expires 2027-06-30" in html
-    assert ("warning", "1 user(s) waiting for seats: cecilie (Sales-Premium)") in messages(html)
+    assert ("warning", "1 user waiting for seats: cecilie (Sales-Premium)") in messages(html)
     assert "license expires on 2027-06-30" in html
     row = re.search(r"<tr><td><a [^>]*>Sales-Premium</a></td>.*?</tr>", html).group(0)
     assert re.findall(r'<td class="num">(\w+)</td>', row) == ["2", "0", "2"]
@@ -164,9 +164,9 @@ def test_invalid_license_set_is_one_summarised_error_and_pending_users_stay_visi
     assert len(errors) == 1, errors
     assert errors[0].startswith("License set invalid: ")
     assert "owner SUPEROFFICE's signature" in errors[0]
-    assert f"{len(modules)} of {len(modules)} licenses do not work" in errors[0]
+    assert f"{len(modules)} licenses of {len(modules)} not working" in errors[0]
     assert "users who need one wait until a valid license set is imported" in errors[0]
-    waiting = "2 user(s) waiting for seats: cecilie (Sales-Premium), dagny (Sales-Essentials)"
+    waiting = "2 users waiting for seats: cecilie (Sales-Premium), dagny (Sales-Essentials)"
     assert ("warning", waiting) in shown
     details = re.search(r"<summary>Which licenses</summary><ul>(.*?)</ul>", html, re.S).group(1)
     # Every row signs the owner's fields too: one reason, the licenses named a few at a time.
@@ -194,7 +194,7 @@ def test_usage_chart_shows_the_period_asked_for(db, licensed, tenant_id):
     assert ">2026-10-05</text>" in old and ">2026-10-31</text>" in old
     assert "Service-Essentials: 2 on 2026-10-31, peak day 2" in old
     # The status is about now, whatever period the chart shows.
-    assert ("warning", "1 user(s) waiting for seats: cecilie (Sales-Premium)") in messages(old)
+    assert ("warning", "1 user waiting for seats: cecilie (Sales-Premium)") in messages(old)
 
 
 def test_usage_chart_of_a_period_before_the_tenant_existed_has_no_day(db, licensed, tenant_id):

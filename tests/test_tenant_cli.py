@@ -300,7 +300,7 @@ def test_delete_releases_every_license_into_the_ledger_and_keeps_the_history(
     assert ledger_releases(db, tenant_id) == 0
     result = scimsrv("tenant", "delete", tenant_id, "--yes")
     assert result.exit_code == 0, result.output
-    assert "3 users, 1 groups and 1 live tokens removed" in result.stdout
+    assert "3 users, 1 group and 1 live token removed" in result.stdout
     released = ledger_releases(db, tenant_id)
     assert released > 0 and f"{released} licenses released" in result.stdout
     left = rows_of(db, tenant_id)

@@ -256,13 +256,14 @@ def delete(
             fail(f"tenant {tenant_id!r} not deleted (not confirmed; --yes confirms)")
     deletion = run(lambda tx: tenants.delete(tx, purge=purge), tenant=tenant_id)
     if deletion.purged:
-        typer.echo(f"tenant {tenant_id!r} purged: {deletion.rows} rows removed")
+        typer.echo(f"tenant {tenant_id!r} purged: {plural(deletion.rows, 'row')} removed")
         return
     typer.echo(
-        f"tenant {tenant_id!r} deleted: {deletion.licenses_released} licenses released "
-        f"(recorded in the ledger), {deletion.users} users, {deletion.groups} groups and "
-        f"{deletion.tokens} live tokens removed; its ledger and history are kept for "
-        f"reports (`scimsrv tenant delete {tenant_id} --purge` removes them)"
+        f"tenant {tenant_id!r} deleted: {plural(deletion.licenses_released, 'license')} "
+        f"released (recorded in the ledger), {plural(deletion.users, 'user')}, "
+        f"{plural(deletion.groups, 'group')} and {plural(deletion.tokens, 'live token')} "
+        f"removed; its ledger and history are kept for reports "
+        f"(`scimsrv tenant delete {tenant_id} --purge` removes them)"
     )
 
 
