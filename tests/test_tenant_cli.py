@@ -90,7 +90,7 @@ def test_company_name_defaults_to_the_name(scimsrv, acme):
 
 
 def test_list_shows_every_tenant_as_table_and_json(scimsrv, acme):
-    listed = json.loads(scimsrv("tenant", "list", "--format", "json").stdout)
+    listed = json.loads(scimsrv("tenant", "list", "--format", "json").stdout)["tenants"]
     (mine,) = [t for t in listed if t["id"] == acme]
     assert mine["scimBaseUrl"] == f"http://127.0.0.1:8000/t/{acme}/scim/v2"
     assert mine["billingPeriod"] == "monthly" and mine["contractStart"] is None

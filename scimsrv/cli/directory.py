@@ -5,7 +5,8 @@ Both page through the tenant with a cursor, :data:`CHUNK` rows per read
 transaction, and print as they go, so memory stays bounded whatever the
 tenant's size: a table per chunk (:func:`~scimsrv.cli.support.print_table`,
 the header once; on a terminal the columns share its width by fixed ratios,
-so chunks line up; piped, each row is one line), or JSON.
+so chunks line up; piped, each row is one line), or the admin API's JSON
+document, as one page holding every row.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class State(enum.StrEnum):
     none = "none"
 
 
-FORMAT = typer.Option("--format", help="table or json (the admin API's objects, as an array).")
+FORMAT = typer.Option(
+    "--format", help="table or json (the admin API's document, one page of every row)."
+)
 
 
 def users(
@@ -73,7 +76,7 @@ def users(
         Column("Groups and roles", ratio=4),
         Column("Reason", ratio=6),
     ]
-    _print(tenant_id, page_of, columns, _user_cells, output, "user")
+    _print(tenant_id, page_of, columns, _user_cells, output, "user", "users")
 
 
 def groups(tenant_id: str = TENANT, output: Annotated[Output, FORMAT] = Output.table) -> None:
@@ -88,7 +91,7 @@ def groups(tenant_id: str = TENANT, output: Annotated[Output, FORMAT] = Output.t
         Column("Grants", ratio=5),
         Column("Reason", ratio=8),
     ]
-    _print(tenant_id, list_group_plans, columns, _group_cells, output, "group")
+    _print(tenant_id, list_group_plans, columns, _group_cells, output, "group", "groups")
 
 
 def _user_cells(user: UserPlans) -> list[str]:
@@ -114,11 +117,12 @@ def _print(
     cells: Callable[[Any], list[str]],
     output: Output,
     noun: str,
+    key: str,
 ) -> None:
     with migrated() as db:
         chunks = _chunks(Service(db, settings()), tenant_id, page_of)
         if output is Output.json:
-            _json_array(row.to_json() for rows in chunks for row in rows)
+            _json_page(key, (row.to_json() for rows in chunks for row in rows))
             return
         count = 0
         for index, rows in enumerate(chunks):
@@ -148,8 +152,13 @@ def _chunks(
         cursor = page.next_cursor
 
 
-def _json_array(items: Iterator[dict[str, Any]]) -> None:
-    typer.echo("[", nl=False)
-    for index, item in enumerate(items):
-        typer.echo(("\n" if index == 0 else ",\n") + "  " + json.dumps(item), nl=False)
-    typer.echo("\n]")
+def _json_page(key: str, items: Iterator[dict[str, Any]]) -> None:
+    """The admin API's page of the whole listing, one object per line:
+    :func:`scimsrv.http.admin.paging.page_body` of a page holding every row
+    (the counts after the rows, which stream)."""
+    typer.echo(f'{{"{key}": [', nl=False)
+    count = 0
+    for count, item in enumerate(items, start=1):
+        typer.echo(("\n" if count == 1 else ",\n") + "  " + json.dumps(item), nl=False)
+    counts = {"totalResults": count, "itemsPerPage": count, "startIndex": 1}
+    typer.echo(("\n" if count else "") + "], " + json.dumps(counts)[1:])

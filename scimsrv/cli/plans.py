@@ -14,7 +14,7 @@ from rich.table import Column
 from licensing_core.features import LANGUAGES, features
 from licensing_core.plan_catalog import PlanCatalog
 from licensing_core.plans import Solution
-from scimsrv.cli.directory import FORMAT, Output
+from scimsrv.cli.directory import Output
 from scimsrv.cli.support import number, print_table, run
 from scimsrv.services.plans import plans as plan_catalog
 
@@ -36,7 +36,9 @@ def plans(
             help="Licenses implied by this tenant's license set instead of the default set.",
         ),
     ] = None,
-    output: Annotated[Output, FORMAT] = Output.table,
+    output: Annotated[
+        Output, typer.Option("--format", help="table or json (the admin API's catalog).")
+    ] = Output.table,
 ) -> None:
     """The plan catalog: six plans and 26 combinations.
 

@@ -157,7 +157,7 @@ def list_(output: Annotated[Format, FORMAT] = Format.table) -> None:
     found = run(tenants.list_tenants, write=False)
     if output is Format.json:
         listed = [info.to_json(config.tenant_base_url(info.tenant_id)) for info in found]
-        typer.echo(json.dumps(listed, indent=2))
+        typer.echo(json.dumps({"tenants": listed}, indent=2))
         return
     note_origin(config)
     print_table(
