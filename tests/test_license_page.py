@@ -203,6 +203,19 @@ def test_usage_chart_of_a_period_before_the_tenant_existed_has_no_day(db, licens
     assert "Plans in use per day, 2026-09: no day to show" in html
 
 
+def test_usage_chart_on_the_tenants_first_day_draws_it_and_names_only_its_period(db, tenant_id):
+    created, now = datetime(2026, 11, 30, 8), datetime(2026, 11, 30, 12)
+    d = Directory(db, tenant_id, at=created)
+    d.create_group("Sales-Premium", [d.create_user("ada")])
+    html = render(run(db, gather, tenant_id, at=now, write=False))
+    assert "<title>Plans in use per day, 2026-11</title>" in html
+    [points] = re.findall(r'data-plan="Sales-Premium"[^>]* points="([^"]+)"', html)
+    (x1, y1), (x2, y2) = (map(float, point.split(",")) for point in points.split())
+    assert y1 == y2 and x2 - x1 > 500  # a line across the plot, not a lone point
+    assert "Sales-Premium: 1 today, peak day 1" in html
+    assert ">2026-11-30</text>" in html and "From the tenant's creation on 2026-11-30" in html
+
+
 @pytest.fixture
 def client(db):
     """The app over HTTP, its clock at NOW; ``client.operator`` is an operator token."""
@@ -404,6 +417,23 @@ def test_holders_pages_follow_their_links_in_chromium(
     assert browser.find_elements(By.LINK_TEXT, "Next ›") == []
     browser.find_element(By.LINK_TEXT, "‹ Previous").click()
     assert browser.find_element(By.CSS_SELECTOR, "#holder-list tbody").text.startswith("ada ")
+
+
+def test_a_bad_period_typed_into_the_pages_form_shows_the_error_page_in_chromium(
+    db, browser, live_server, licensed, tenant_id
+):
+    from selenium.webdriver.common.by import By
+
+    token = run(db, lambda tx: tokens.issue(tx, None, "browser"))
+    base = live_server.replace("//", f"//operator:{token}@")
+    browser.get(f"{base}/admin/v1/tenants/{tenant_id}/license")
+    field = browser.find_element(By.NAME, "period")
+    field.clear()
+    field.send_keys("2026-13")
+    field.submit()
+    assert browser.find_element(By.ID, "error").text == "Not possible"
+    assert "no month 13" in browser.find_element(By.ID, "detail").text
+    assert browser.title == "400 – Not possible"
 
 
 def test_chromium_without_credentials_prompts_for_them(browser, live_server, licensed, tenant_id):
