@@ -5,6 +5,7 @@ a progress bar only on a terminal."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -117,6 +118,19 @@ def test_an_option_value_is_read_from_its_environment_variable(scimsrv):
             "greater than or equal to 1 (see 'scimsrv serve --help')",
         ),
         (
+            ["tenant", "list", "--format", "x"],
+            "error: invalid value for '--format' (env var: 'SCIMSRV_TENANT_LIST_FORMAT'): 'x' "
+            "is not one of 'table', 'json' (see 'scimsrv tenant list --help')",
+        ),
+        (
+            ["log", "acme", "--user"],
+            "error: option '--user' requires an argument (see 'scimsrv log --help')",
+        ),
+        (
+            ["tenant", "rename", "acme", "x", "--cursor", "1"],
+            "error: no such option: --cursor (see 'scimsrv tenant rename --help')",
+        ),
+        (
             ["rules", "move", "acme", "first", "2"],
             "error: invalid value for 'RULE': Input should be a valid integer, unable to parse "
             "string as an integer (see 'scimsrv rules move --help')",
@@ -182,6 +196,67 @@ def test_the_test_key_warning_is_said_once_even_when_the_library_logs_it_too(sci
     assert result.exit_code == 0, result.output
     assert result.stderr.count(TEST_KEY_WARNING) == 1
     assert f"warning: {TEST_KEY_WARNING}" in result.stderr.splitlines()
+
+
+def test_license_show_under_vendor_keys_says_the_test_key_is_not_trusted_and_no_more(
+    scimsrv, tmp_path
+):
+    keys = tmp_path / "vendor"
+    scimsrv("license", "keygen", "--out", str(keys))
+    vendor = {"SCIMSRV_LICENSE_PUBLIC_KEYS": str(keys / "license-public-keys.json")}
+    scimsrv("tenant", "create", "acme", **vendor)
+    shown = scimsrv("license", "show", "acme", **vendor)
+    assert shown.exit_code == 0, shown.output
+    assert "which this server does not trust" in shown.stdout
+    assert TEST_KEY_WARNING not in shown.output
+    trusted = scimsrv("license", "show", "acme")
+    assert f"warning: {TEST_KEY_WARNING}" in trusted.stderr.splitlines()
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "on"])
+def test_a_trust_flag_other_than_1_0_true_false_is_one_error_line(scimsrv, value):
+    result = scimsrv("tenant", "list", SCIMSRV_TRUST_TEST_LICENSE_KEY=value)
+    assert_one_line_failure(
+        result,
+        f"error: bad setting SCIMSRV_TRUST_TEST_LICENSE_KEY: {value!r} is not 1, 0, true or "
+        "false (or empty: trust the TEST key only while no vendor key is configured)",
+    )
+    assert "Value error" not in result.stderr
+
+
+@pytest.mark.parametrize(("value", "trusted"), [("TRUE", True), (" 0 ", False), ("", True)])
+def test_the_trust_flag_takes_true_and_false_too(scimsrv, value, trusted):
+    result = scimsrv("tenant", "create", "acme", SCIMSRV_TRUST_TEST_LICENSE_KEY=value)
+    assert result.exit_code == 0, result.output
+    assert ("does not verify" not in result.stderr) is trusted
+
+
+def test_an_empty_tenant_name_or_company_name_is_refused(scimsrv):
+    scimsrv("tenant", "create", "acme", "--name", "Acme")
+    for args, what in [
+        (("tenant", "rename", "acme", ""), "the name"),
+        (("tenant", "rename", "acme", "  "), "the name"),
+        (("tenant", "set", "acme", "--company", ""), "the company name"),
+        (("tenant", "create", "beta", "--company", ""), "the company name"),
+    ]:
+        assert_one_line_failure(scimsrv(*args), f"error: {what} cannot be empty")
+    listed = scimsrv("tenant", "list", "--format", "json").stdout
+    assert [(t["id"], t["name"], t["company"]) for t in json.loads(listed)["tenants"]] == [
+        ("acme", "Acme", "Acme")
+    ]
+
+
+def test_a_billing_period_needs_a_contract_start_unless_monthly_as_help_says(scimsrv):
+    for command in ("create", "set"):
+        assert "all but monthly need a contract start" in flat(help_of("tenant", command).stdout)
+    scimsrv("tenant", "create", "acme")
+    monthly = scimsrv("tenant", "set", "acme", "--billing-period", "monthly")
+    assert monthly.exit_code == 0, monthly.output
+    assert "monthly, calendar-aligned" in monthly.stdout
+    assert_one_line_failure(
+        scimsrv("tenant", "set", "acme", "--billing-period", "quarterly"),
+        "billing periods align to the contract start: set the contract start too",
+    )
 
 
 def test_tenant_create_warns_when_its_default_set_will_not_verify(scimsrv, tmp_path):

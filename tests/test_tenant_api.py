@@ -90,6 +90,7 @@ def test_list_has_every_tenant_by_id(admin, acme):
         ({"id": "{t}", "billingPeriod": "yearly"}, 400, "set the contract start too"),
         ({"id": "{t}", "contractStart": "2026-13-01"}, 400, "invalid contract start"),
         ({"id": "{t}", "company": "x" * 256}, 400, "longer than 255"),
+        ({"id": "{t}", "company": ""}, 400, "the company name cannot be empty"),
         ([], 400, "the body must be a JSON object"),
     ],
 )
@@ -128,6 +129,9 @@ def test_patch_renames_and_sets_company_and_terms(admin, acme):
     ("body", "status", "detail"),
     [
         ({"billingPeriod": "daily"}, 400, "unknown billing period 'daily'"),
+        ({"name": ""}, 400, "the name cannot be empty"),
+        ({"name": " "}, 400, "the name cannot be empty"),
+        ({"company": ""}, 400, "the company name cannot be empty"),
         ({"contractStart": "2026-02-29"}, 400, "invalid contract start"),
         ({"contractStart": None}, 400, "contractStart must be a string, got null"),
         (

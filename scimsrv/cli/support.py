@@ -95,13 +95,16 @@ class Commands(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _said.clear()
+        args = sys.argv[1:] if args is None else list(args)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:
             exc.show()
             code = exc.exit_code
         except typer.TyperException as exc:  # click's errors derive from it
-            typer.echo(f"error: {_usage_error(exc)}", err=True)
+            ctx = getattr(exc, "ctx", None)
+            path = ctx.command_path if ctx is not None else self._path(prog_name, args)
+            typer.echo(f"error: {_usage_error(exc, path)}", err=True)
             code = exc.exit_code
         except typer.Abort:
             typer.echo("error: aborted", err=True)
@@ -110,6 +113,20 @@ class Commands(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def _path(self, prog_name: str | None, args: Sequence[str]) -> str | None:
+        """The command ``args`` name (``scimsrv log``), for an error click raised
+        while parsing an option, before it had the command's context; None
+        when they name no command."""
+        words, command = [prog_name or self.name or "scimsrv"], self
+        for word in args:
+            command = getattr(command, "commands", {}).get(word)
+            if command is None:
+                break
+            words.append(word)
+            if not hasattr(command, "commands"):
+                return " ".join(words)
+        return None
 
 
 def _name_environment(command: Any, path: tuple[str, ...]) -> None:
@@ -121,12 +138,16 @@ def _name_environment(command: Any, path: tuple[str, ...]) -> None:
         _name_environment(sub, (*path, name))
 
 
-def _usage_error(exc: typer.TyperException) -> str:
-    message = " ".join(exc.format_message().split()).rstrip(".")
+def _usage_error(exc: typer.TyperException, path: str | None) -> str:
+    message = _reason(" ".join(exc.format_message().split()).rstrip("."))
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
-    ctx = getattr(exc, "ctx", None)
-    return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
+    return f"{message} (see '{path} --help')" if path is not None else message
+
+
+def _reason(message: str) -> str:
+    """A pydantic message without the prefix it gives a validator's ValueError."""
+    return message.replace("Value error, ", "")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -164,7 +185,7 @@ def settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {first['msg']}")
+        fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {_reason(first['msg'])}")
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:

@@ -44,7 +44,8 @@ BILLING_PERIOD = typer.Option(
     None,
     "--billing-period",
     metavar="PERIOD",
-    help="monthly, quarterly, half-yearly or yearly (needs a contract start).",
+    help="monthly, quarterly, half-yearly or yearly; all but monthly need a contract start "
+    "(without one, periods are calendar months).",
 )
 
 
