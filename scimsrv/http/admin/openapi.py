@@ -470,11 +470,6 @@ def _flag(name: str, description: str) -> dict:
     }
 
 
-def _fields(*names: str) -> dict:
-    """A JSON object body of string fields, none other allowed."""
-    return _object({name: STRING for name in names}, optional=names)
-
-
 def _number(name: str, description: str) -> dict:
     return {**_query(name, description + " Not an integer: 400."), "schema": INTEGER}
 
