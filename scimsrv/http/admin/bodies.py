@@ -95,8 +95,7 @@ class TenantChange(_Strict):
     company: str = Field(None, description="The customer's company name; not empty.")
     contractStart: str = Field(None, description="YYYY-MM-DD, the contract's first day.")
     billingPeriod: str = Field(
-        None,
-        description=f"{PERIODS} (all but monthly need a contract start).",
+        None, description=f"{PERIODS} (all but monthly need a contract start)."
     )
 
 
@@ -116,8 +115,9 @@ def given(body: BaseModel) -> dict[str, Any]:
 def parsed(model: type[Body], body: Any) -> Body:
     """``body`` (parsed JSON) as ``model``.
 
-    :raises ScimError: 400 ``invalidValue`` naming unknown fields, or the first
-        field whose value does not fit.
+    :raises ScimError: 400 ``invalidSyntax`` for a body that is no object;
+        400 ``invalidValue`` naming every unknown field, else every missing
+        one, else the first value of a wrong type (:mod:`licensing_core.fields`).
     """
     if not isinstance(body, dict):
         raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
