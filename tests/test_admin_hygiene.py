@@ -233,6 +233,9 @@ def test_tenant_directory_catalog_and_log_answers_fit_the_documented_schemas(
     )
     assert [row["scim_id"] for row in explained.json()] == [alice["id"]]
     fits(explained)
+    report = admin(client, operator, "GET", f"{base}/reports/usage?period=2026-11")
+    assert report.json()["billable"]["plan_licenses"] == 1
+    fits(report)
     listed = admin(client, operator, "GET", "/tenants")
     assert tenant.tenant_id in [t["id"] for t in listed.json()["tenants"]]
     fits(listed)

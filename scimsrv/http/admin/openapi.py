@@ -397,16 +397,72 @@ SCHEMAS: dict[str, Any] = {
         "description": "What `scimsrv report usage --format json` prints for one tenant: "
         "per plan and combination bought, in use at period end, peak, end-of-day peak, "
         "average, plan-days and users; the billable figure; pending users "
-        "(licensing_core/usage).",
+        "(licensing_core/usage). Its objects are open: the report may gain figures.",
         "type": "object",
         "properties": {
             "tenant": STRING,
-            "period": {"type": "object"},
-            "billable": {"type": "object"},
-            "plans": _array({"type": "object"}),
-            "combinations": _array({"type": "object"}),
+            "tenant_name": STRING,
+            "billing_period": STRING,
+            "contract_start": _nullable(DAY),
+            "period": {
+                "type": "object",
+                "properties": {
+                    "label": STRING,
+                    "start": STRING,
+                    "end": STRING,
+                    "counted_until": STRING,
+                    "status": {
+                        "enum": ["complete", "in progress", "future", "before the tenant existed"]
+                    },
+                    "complete": BOOLEAN,
+                    "days": _array(DAY),
+                },
+                "required": ["label", "start", "end", "counted_until", "status", "complete"],
+            },
+            "billable": {
+                "type": "object",
+                "properties": {
+                    "rule": STRING,
+                    "plan_licenses": INTEGER,
+                    "per_plan": {"type": "object", "additionalProperties": INTEGER},
+                },
+                "required": ["rule", "plan_licenses", "per_plan"],
+            },
+            "plans": _array(_ref("Usage")),
+            "combinations": _array(_ref("Usage")),
+            "users": _ref("Usage"),
+            "pending": {
+                "type": "object",
+                "properties": {
+                    "at_end": INTEGER,
+                    "during": INTEGER,
+                    "by_request": {"type": "object", "additionalProperties": INTEGER},
+                    "listed": _array({"type": "object"}),
+                },
+                "required": ["at_end", "during"],
+            },
         },
         "required": ["tenant", "period", "billable", "plans", "combinations"],
+    },
+    "Usage": {
+        "description": "The figures of a plan, a combination or all plan holders; bought, "
+        "unrestricted and bought_most for plans only, daily not for combinations.",
+        "type": "object",
+        "properties": {
+            "name": STRING,
+            "bought": INTEGER,
+            "unrestricted": BOOLEAN,
+            "bought_most": _nullable(INTEGER),
+            "in_use_at_end": INTEGER,
+            "peak": INTEGER,
+            "peak_day": {"type": "integer", "description": "The billable figure."},
+            "peak_day_date": _nullable(DAY),
+            "average": {"type": "number"},
+            "plan_days": {"type": "number"},
+            "users": INTEGER,
+            "daily": {**_array(INTEGER), "description": "In use at each day's close."},
+        },
+        "required": ["name", "in_use_at_end", "peak", "peak_day", "users"],
     },
     "ExplainRow": _object(
         {
