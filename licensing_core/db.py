@@ -68,7 +68,11 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
 def normalize_url(url: str | URL) -> URL:
     """The URL with a driver SQLAlchemy can load (``postgresql://`` -> psycopg 3).
 
-    :raises ValueError: a database other than SQLite or PostgreSQL.
+    :raises ValueError: a database other than SQLite or PostgreSQL, or an
+        in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``,
+        ``sqlite:///``, ``mode=memory``): each connection would get a database
+        of its own, so the workers, the commands and even two connections of
+        one process would never see each other's rows.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
@@ -76,9 +80,25 @@ def normalize_url(url: str | URL) -> URL:
             f"unsupported database {parsed.get_backend_name()!r}: use "
             "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
         )
+    if parsed.get_backend_name() == "sqlite" and _in_memory(parsed):
+        raise ValueError(
+            "an in-memory SQLite database is not shared between workers and commands: "
+            "use a file, sqlite:///PATH"
+        )
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def _in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names no file: no path, ``:memory:``, or a URI
+    filename (``?uri=true``) of ``file::memory:`` or with ``mode=memory``."""
+    database = url.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +23,7 @@ from licensing_core.errors import (
     InvalidSetInfo,
     UnknownModule,
 )
+from licensing_core.fields import missing_fields, unknown_fields, wrong_type
 from licensing_core.plans import BASE_PLANS, Plan, plan_for_module, plan_named
 from licensing_core.setinfo import NAME_RULE, is_module_name, parse_set_info
 from licensing_core.tables import (
@@ -330,7 +331,7 @@ def parse_license_set(data: Mapping[str, Any]) -> LicenseSetSpec:
     any other unknown key is an error."""
     if not isinstance(data, Mapping):
         raise InvalidLicenseSet("a license set must be a JSON object")
-    _check_keys(data, "the license set", {"format", "owner", "modules"}, {"format", "owner"})
+    _check_keys(data, "the license set", ("format", "owner", "modules"), {"format", "owner"})
     if not _is_int(data["format"]) or data["format"] != FORMAT:
         raise InvalidLicenseSet(f"unsupported license set format {data['format']!r}; expected 1")
     raw_modules = data.get("modules", [])
@@ -372,12 +373,12 @@ def license_set_to_json(spec: LicenseSetSpec) -> dict[str, Any]:
 def _parse_owner(raw: Any) -> OwnerSpec:
     if not isinstance(raw, Mapping):
         raise InvalidLicenseSet("owner must be a JSON object")
-    _check_keys(raw, "owner", {*_OWNER_TEXT, *_OWNER_DATES}, {"ownerName"})
+    _check_keys(raw, "owner", (*_OWNER_TEXT, *_OWNER_DATES), {"ownerName"})
     values: dict[str, Any] = {}
     for key, attr in _OWNER_TEXT.items():
         value = raw.get(key, "")
         if not isinstance(value, str):
-            raise InvalidLicenseSet(f"owner {key} must be a string, got {value!r}")
+            raise InvalidLicenseSet(wrong_type(f"owner {key}", "a string", value))
         values[attr] = value
     name = values["owner_name"]
     if _OWNER_NAME.fullmatch(name) is None:
@@ -391,7 +392,7 @@ def _parse_date(value: Any, where: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidLicenseSet(f"{where} must be an ISO 8601 date or null, got {value!r}")
+        raise InvalidLicenseSet(wrong_type(where, "an ISO 8601 date or null", value))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -408,7 +409,7 @@ def _parse_module(index: int, raw: Any) -> ModuleSpec:
     name = raw.get("moduleName")
     if isinstance(name, str):
         where = f"{where} ({name!r})"
-    _check_keys(raw, where, set(_MODULE_FIELDS), _MODULE_REQUIRED)
+    _check_keys(raw, where, tuple(_MODULE_FIELDS), _MODULE_REQUIRED)
     if not isinstance(name, str) or not is_module_name(name):
         raise InvalidLicenseSet(f"{where}: moduleName must match {NAME_RULE}, got {name!r}")
     values: dict[str, Any] = {"license_number": None, "sort_order": index + 1}
@@ -418,7 +419,7 @@ def _parse_module(index: int, raw: Any) -> ModuleSpec:
         value = raw[key]
         if key in ("licenseType", "licenseNumber", "extraFlags", "sortOrder"):
             if not _is_int(value):
-                raise InvalidLicenseSet(f"{where}: {key} must be an integer, got {value!r}")
+                raise InvalidLicenseSet(wrong_type(f"{where}: {key}", "an integer", value))
             if key == "licenseNumber" and value < 1:
                 raise InvalidLicenseSet(f"{where}: licenseNumber must be >= 1, got {value}")
             if key == "extraFlags" and value < 0:
@@ -427,22 +428,24 @@ def _parse_module(index: int, raw: Any) -> ModuleSpec:
                 raise InvalidLicenseSet(f"{where}: sortOrder must be >= 1, got {value}")
         elif key in ("hidden", "unrestricted"):
             if not isinstance(value, bool):
-                raise InvalidLicenseSet(f"{where}: {key} must be true or false, got {value!r}")
+                raise InvalidLicenseSet(wrong_type(f"{where}: {key}", "true or false", value))
         elif not isinstance(value, str):
-            raise InvalidLicenseSet(f"{where}: {key} must be a string, got {value!r}")
+            raise InvalidLicenseSet(wrong_type(f"{where}: {key}", "a string", value))
         if key == "moduleVersion" and not value:
             raise InvalidLicenseSet(f"{where}: moduleVersion must not be empty")
         values[attr] = value
     return ModuleSpec(**values)
 
 
-def _check_keys(raw: Mapping[str, Any], where: str, known: set[str], required: set[str]) -> None:
-    for key in raw:
-        if not (isinstance(key, str) and (key in known or key.startswith("_"))):
-            raise InvalidLicenseSet(f"{where}: unknown field {key!r}")
-    missing = sorted(required - set(raw))
+def _check_keys(
+    raw: Mapping[str, Any], where: str, known: Sequence[str], required: set[str]
+) -> None:
+    unknown = [key for key in raw if key not in known and not str(key).startswith("_")]
+    if unknown:
+        raise InvalidLicenseSet(f"{where}: {unknown_fields(unknown, known)}")
+    missing = [key for key in known if key in required and key not in raw]
     if missing:
-        raise InvalidLicenseSet(f"{where}: missing field {missing[0]!r}")
+        raise InvalidLicenseSet(f"{where}: {missing_fields(missing)}")
 
 
 def _is_int(value: Any) -> bool:

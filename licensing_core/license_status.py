@@ -147,7 +147,8 @@ def license_status(
         for row, in_use in rows
     )
     warnings = []
-    if verification.test_key_used:
+    # Untrusted, the TEST key is the verification's problem, not a risk to warn of.
+    if verification.test_key_used and keyring.test_key_trusted:
         warnings.append(TEST_KEY_WARNING)
     if owner is not None:
         warnings += _date_warnings(owner, at)

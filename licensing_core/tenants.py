@@ -81,13 +81,17 @@ def create_tenant(
 ) -> Tenant:
     """Create a tenant with ``license_set`` (default: the default set, 10 seats a plan).
 
-    ``company_name`` defaults to ``name``; ``installed_by`` is recorded as who
-    installed the first license set (:mod:`licensing_core.license_history`).
+    ``company_name`` defaults to ``name`` (which may be empty; a company name
+    given may not); ``installed_by`` is recorded as who installed the first
+    license set (:mod:`licensing_core.license_history`).
 
     An unsigned set is signed here with the built-in TEST key (DEMO ONLY, see
     :mod:`licensing_core.signing`) so a fresh tenant verifies out of the box
     wherever the test key is trusted; production tenants get a vendor-signed
     set through ``scimsrv license import``.
+
+    :raises TenantExists: the id is taken (also by a deleted tenant).
+    :raises InvalidTenant: an empty company name.
     """
     existing = session.get(Tenant, tenant_id)
     if existing is not None:
@@ -100,7 +104,11 @@ def create_tenant(
     tenant = Tenant(
         tenant_id=tenant_id,
         name=storable("the name", name),
-        company_name=storable("the company name", name if company_name is None else company_name),
+        company_name=(
+            storable("the company name", name)
+            if company_name is None
+            else _named("the company name", company_name)
+        ),
         registered=at,
     )
     session.add(tenant)
@@ -294,7 +302,8 @@ def change_tenant(
     that a period which ended while the tenant existed would move.
 
     :raises UnknownTenant, TenantDeleted: as the names say.
-    :raises InvalidTenant: a name longer than 255 characters.
+    :raises InvalidTenant: an empty name or company name.
+    :raises InvalidText: a name longer than 255 characters.
     :raises InvalidPeriod: an unknown billing period, or one without a contract start.
     :raises TermsLocked: the terms in force already ended a billing period.
     """
@@ -322,9 +331,9 @@ def change_tenant(
         _keeps_ended_periods(tenant, *terms, at=at)
         tenant.contract_start, tenant.billing_period = terms
     if name is not None:
-        tenant.name = storable("the name", name)
+        tenant.name = _named("the name", name)
     if company_name is not None:
-        tenant.company_name = storable("the company name", company_name)
+        tenant.company_name = _named("the company name", company_name)
     session.flush()
     return tenant
 
@@ -349,6 +358,17 @@ def _keeps_ended_periods(
             f"terms ({len(billed)}, the last: {spans}): changing the contract start or billing "
             "period this way would move periods already billed"
         )
+
+
+def _named(what: str, text: str) -> str:
+    """``text`` as a name to store: not blank, within its column.
+
+    :raises InvalidTenant: a blank name.
+    :raises InvalidText: one the column cannot store.
+    """
+    if not text.strip():
+        raise InvalidTenant(f"{what} cannot be empty")
+    return storable(what, text)
 
 
 def first_period(billing_period: str, contract_start: date) -> Period:

@@ -3,11 +3,14 @@ as the CLI options (pydantic-settings)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from licensing_core.db import DEFAULT_LOCK_TIMEOUT
 from licensing_core.signing import KeyRing, keyring_from
+
+# SCIMSRV_TRUST_TEST_LICENSE_KEY as licensing_core.signing.keyring_from reads it.
+TRUST_FLAGS = {"": "", "1": "1", "true": "1", "0": "0", "false": "0"}
 
 
 class Settings(BaseSettings):
@@ -31,7 +34,7 @@ class Settings(BaseSettings):
     # (see licensing_core.signing); "" for none.
     license_public_keys: str = ""
     # "1" trusts the public built-in TEST key, "0" never; "" trusts it only
-    # while no vendor key is configured.
+    # while no vendor key is configured (true and false are read as 1 and 0).
     trust_test_license_key: str = ""
     # Days an audit log entry is kept (0: for ever); pruned when `scimsrv
     # serve` starts and by `scimsrv db prune-log` (docs/audit-log.md).
@@ -39,6 +42,17 @@ class Settings(BaseSettings):
     # A bearer token that reads GET /metrics only (besides any operator
     # token); "" for none.
     metrics_token: SecretStr = SecretStr("")
+
+    @field_validator("trust_test_license_key")
+    @classmethod
+    def _trust_flag(cls, value: str) -> str:
+        flag = TRUST_FLAGS.get(value.strip().lower())
+        if flag is None:
+            raise ValueError(
+                f"{value!r} is not 1, 0, true or false (or empty: trust the TEST key only "
+                "while no vendor key is configured)"
+            )
+        return flag
 
     def origin(self) -> str:
         """Scheme, host and port of the service as operators hand it to an IdP."""

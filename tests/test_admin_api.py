@@ -93,8 +93,8 @@ def test_applied_rule_recomputes_users_and_can_be_disabled_and_removed(setup):
     [
         ({"scope": "all", "plans": "Sales-Essentials + Sales-Premium"}, "conflict"),
         ({"scope": "in-group"}, "needs a group"),
-        ({"scope": "all", "position": "first"}, "position: must be an integer, not a string"),
-        ({"scope": 3}, "scope: must be a string, not a number"),
+        ({"scope": "all", "position": "first"}, 'position must be an integer, got "first"'),
+        ({"scope": 3}, "scope must be a string, got 3"),
     ],
 )
 def test_invalid_rules_are_400_with_a_reason_and_change_nothing(setup, body, detail):

@@ -7,15 +7,16 @@ import json
 import re
 
 import pytest
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from licensing_core.plan_catalog import default_plan_catalog
 from licensing_core.plans import LISTED_COMBINATIONS
 from scimsrv.cli import directory
 from scimsrv.cli.app import app
+from scimsrv.http.app import create_app
 from scimsrv.provisioning.reasons import DEACTIVATED, NOTHING
-from scimsrv.services.user_plans import list_user_plans
-from scimsrv.storage.listing import ListRequest
+from scimsrv.services import tokens
 from tests.conftest import assert_one_line_failure
 from tests.provisioning_helpers import Directory
 from tests.use_cases import run
@@ -72,17 +73,28 @@ def test_users_table_shows_state_plans_groups_and_why(cli, people, tenant_id):
 
 def test_users_filter_by_state_and_plan(cli, people, tenant_id):
     pending = cli("users", tenant_id, "--state", "pending", "--format", "json")
-    assert [u["userName"] for u in json.loads(pending.stdout)] == ["bob"]
+    assert [u["userName"] for u in json.loads(pending.stdout)["users"]] == ["bob"]
     holders = cli("users", tenant_id, "--plan", "Sales-Premium", "--state", "licensed")
     assert "alice" in holders.stdout and "bob" not in holders.stdout
     assert holders.stdout.rstrip().endswith("1 user")
 
 
-def test_users_json_is_the_admin_apis_objects(cli, people, db, tenant_id):
-    result = cli("users", tenant_id, "--format", "json")
+@pytest.mark.parametrize("command", ["users", "groups"])
+def test_json_is_the_admin_apis_document_of_one_page_of_everything(
+    cli, people, db, tenant_id, command, monkeypatch
+):
+    monkeypatch.setattr(directory, "CHUNK", 2)
+    result = cli(command, tenant_id, "--format", "json")
     assert result.exit_code == 0, result.output
-    page = run(db, lambda tx: list_user_plans(tx, ListRequest(count=100)), tenant_id, write=False)
-    assert json.loads(result.stdout) == [user.to_json() for user in page.rows]
+    token = run(db, lambda tx: tokens.issue(tx, None, "views"))
+    with TestClient(create_app(db=db)) as client:
+        api = client.get(
+            f"/admin/v1/tenants/{tenant_id}/{command}?count=1000",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert api.status_code == 200, api.text
+    assert json.loads(result.stdout) == api.json()
+    assert api.json()["totalResults"] == len(api.json()[command]) > 2
 
 
 def test_users_are_read_a_chunk_at_a_time_and_printed_whole(cli, people, tenant_id, monkeypatch):
@@ -90,8 +102,8 @@ def test_users_are_read_a_chunk_at_a_time_and_printed_whole(cli, people, tenant_
     table = cli("users", tenant_id)
     assert table.exit_code == 0, table.output
     assert table.stdout.count("Requested") == 1  # one header for three chunks
-    assert list(rows(table.stdout))[2:7] == ["alice", "bob", "carol", "dave", "erin"]
-    listed = json.loads(cli("users", tenant_id, "--format", "json").stdout)
+    assert list(rows(table.stdout))[1:6] == ["alice", "bob", "carol", "dave", "erin"]
+    listed = json.loads(cli("users", tenant_id, "--format", "json").stdout)["users"]
     assert [u["userName"] for u in listed] == ["alice", "bob", "carol", "dave", "erin"]
 
 
@@ -99,7 +111,12 @@ def test_an_empty_listing_is_a_header_and_zero(cli, db, tenant_id):
     Directory(db, tenant_id)
     result = cli("users", tenant_id, "--state", "pending")
     assert result.exit_code == 0 and result.stdout.rstrip().endswith("0 users")
-    assert json.loads(cli("users", tenant_id, "--format", "json").stdout) == []
+    assert json.loads(cli("users", tenant_id, "--format", "json").stdout) == {
+        "users": [],
+        "totalResults": 0,
+        "itemsPerPage": 0,
+        "startIndex": 1,
+    }
 
 
 def test_groups_show_what_they_grant_or_why_not(cli, people, tenant_id):
@@ -109,7 +126,7 @@ def test_groups_show_what_they_grant_or_why_not(cli, people, tenant_id):
     assert "Sales-Premium (its name)" in lines["Sales-Premium"]
     assert "not a plan name; no rule names it" in lines["Engineering"]
     assert table.stdout.rstrip().endswith("3 groups")
-    listed = json.loads(cli("groups", tenant_id, "--format", "json").stdout)
+    listed = json.loads(cli("groups", tenant_id, "--format", "json").stdout)["groups"]
     assert [(g["displayName"], g["members"]) for g in listed] == [
         ("Engineering", 1),
         ("Sales Premium", 1),
@@ -133,7 +150,7 @@ def test_plans_table_shows_plans_features_and_the_26_combinations(cli):
     assert "Plans of the default license set" in out
     assert "Features of every plan (en)" in out and "Marketing (en)" in out
     assert "Marketing automation (flows)" in out
-    numbered = re.findall(r"^ (\d+) +(\S.*?\S) {2,}\d+ *$", out, re.MULTILINE)
+    numbered = re.findall(r"^ *(\d+) +(\S.*?\S) {2,}\d+ *$", out, re.MULTILINE)
     assert numbered == [(str(i), c.name) for i, c in enumerate(LISTED_COMBINATIONS, start=1)]
 
 
@@ -155,3 +172,21 @@ def test_plans_of_a_tenant_and_of_an_unknown_one(cli, db, tenant_id):
     result = cli("plans", "--tenant", tenant_id)
     assert f"Plans of the license set of tenant '{tenant_id}'" in result.stdout
     assert_one_line_failure(cli("plans", "--tenant", "nobody"), "no tenant 'nobody'")
+
+
+def test_piped_tables_keep_each_row_on_one_line_uncut(cli, people, tenant_id, monkeypatch):
+    """A CliRunner is no terminal, as ``scimsrv users T | cat``: however narrow
+    COLUMNS says the screen is, every row is one line and no cell is cut."""
+    monkeypatch.setenv("COLUMNS", "60")
+    users = cli("users", tenant_id).stdout.splitlines()
+    assert len(users) == 1 + 5 + 1 and users[-1] == "5 users"
+    [bob] = [line for line in users if line.startswith("bob ")]
+    assert SHORT in bob and "Sales-Premium" in bob.split()
+    groups = cli("groups", tenant_id).stdout.splitlines()
+    assert len(groups) == 1 + 3 + 1 and groups[-1] == "3 groups"
+    assert "not a plan name; no rule names it" in groups[1]
+    plans = cli("plans").stdout
+    implied = ", ".join(default_plan_catalog().plans[1].licenses)
+    assert re.search(rf"^Sales-Premium +sales-premium +{implied}$", plans, re.MULTILINE)
+    for output in (users, groups, plans.splitlines()):
+        assert not any("…" in line for line in output)

@@ -65,7 +65,9 @@ def test_base_url_follows_host_port_and_public_url_settings(scimsrv):
     result = scimsrv("tenant", "create", "acme", SCIMSRV_HOST="10.0.0.5", SCIMSRV_PORT="9000")
     assert result.stdout == "http://10.0.0.5:9000/t/acme/scim/v2\n"
     result = scimsrv("tenant", "list", "--format", "json", SCIMSRV_PUBLIC_URL="https://x.example/")
-    assert json.loads(result.stdout)[0]["scimBaseUrl"] == "https://x.example/t/acme/scim/v2"
+    assert json.loads(result.stdout)["tenants"][0]["scimBaseUrl"] == (
+        "https://x.example/t/acme/scim/v2"
+    )
 
 
 def test_base_url_without_public_url_says_it_assumes_the_listen_address(scimsrv):
@@ -79,12 +81,12 @@ def test_base_url_without_public_url_says_it_assumes_the_listen_address(scimsrv)
 
 
 def test_tenant_list_shows_every_tenant(scimsrv):
-    assert json.loads(scimsrv("tenant", "list", "--format", "json").stdout) == []
+    assert json.loads(scimsrv("tenant", "list", "--format", "json").stdout) == {"tenants": []}
     scimsrv("tenant", "create", "beta")
     scimsrv("tenant", "create", "alpha", "--name", "Alpha Inc")
     result = scimsrv("tenant", "list", "--format", "json")
     assert result.exit_code == 0
-    listed = json.loads(result.stdout)
+    listed = json.loads(result.stdout)["tenants"]
     assert [(t["id"], t["name"], t["scimBaseUrl"]) for t in listed] == [
         ("alpha", "Alpha Inc", "http://127.0.0.1:8000/t/alpha/scim/v2"),
         ("beta", "", "http://127.0.0.1:8000/t/beta/scim/v2"),

@@ -5,6 +5,7 @@ a progress bar only on a terminal."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -119,6 +120,19 @@ def test_an_option_value_is_read_from_its_environment_variable(scimsrv):
             "greater than or equal to 1 (see 'scimsrv serve --help')",
         ),
         (
+            ["tenant", "list", "--format", "x"],
+            "error: invalid value for '--format' (env var: 'SCIMSRV_TENANT_LIST_FORMAT'): 'x' "
+            "is not one of 'table', 'json' (see 'scimsrv tenant list --help')",
+        ),
+        (
+            ["log", "acme", "--user"],
+            "error: option '--user' requires an argument (see 'scimsrv log --help')",
+        ),
+        (
+            ["tenant", "rename", "acme", "x", "--cursor", "1"],
+            "error: no such option: --cursor (see 'scimsrv tenant rename --help')",
+        ),
+        (
             ["rules", "move", "acme", "first", "2"],
             "error: invalid value for 'RULE': Input should be a valid integer, unable to parse "
             "string as an integer (see 'scimsrv rules move --help')",
@@ -151,6 +165,21 @@ def test_a_noun_alone_prints_its_help():
             "postgresql+asyncpg://user@db.example.com/crm",
             "error: bad SCIMSRV_DATABASE_URL: its database driver is not installed (asyncpg)",
         ),
+        *(
+            (
+                memory,
+                "error: bad SCIMSRV_DATABASE_URL: an in-memory SQLite database is not shared "
+                "between workers and commands: use a file, sqlite:///PATH",
+            )
+            for memory in (
+                "sqlite://",
+                "sqlite:///:memory:",
+                "sqlite:///",
+                "sqlite+pysqlite:///:memory:",
+                "sqlite:///file::memory:?uri=true",
+                "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+            )
+        ),
     ],
 )
 def test_an_unsupported_database_url_is_one_error_line(scimsrv, url, error):
@@ -171,6 +200,67 @@ def test_the_test_key_warning_is_said_once_even_when_the_library_logs_it_too(sci
     assert f"warning: {TEST_KEY_WARNING}" in result.stderr.splitlines()
 
 
+def test_license_show_under_vendor_keys_says_the_test_key_is_not_trusted_and_no_more(
+    scimsrv, tmp_path
+):
+    keys = tmp_path / "vendor"
+    scimsrv("license", "keygen", "--out", str(keys))
+    vendor = {"SCIMSRV_LICENSE_PUBLIC_KEYS": str(keys / "license-public-keys.json")}
+    scimsrv("tenant", "create", "acme", **vendor)
+    shown = scimsrv("license", "show", "acme", **vendor)
+    assert shown.exit_code == 0, shown.output
+    assert "which this server does not trust" in shown.stdout
+    assert TEST_KEY_WARNING not in shown.output
+    trusted = scimsrv("license", "show", "acme")
+    assert f"warning: {TEST_KEY_WARNING}" in trusted.stderr.splitlines()
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "on"])
+def test_a_trust_flag_other_than_1_0_true_false_is_one_error_line(scimsrv, value):
+    result = scimsrv("tenant", "list", SCIMSRV_TRUST_TEST_LICENSE_KEY=value)
+    assert_one_line_failure(
+        result,
+        f"error: bad setting SCIMSRV_TRUST_TEST_LICENSE_KEY: {value!r} is not 1, 0, true or "
+        "false (or empty: trust the TEST key only while no vendor key is configured)",
+    )
+    assert "Value error" not in result.stderr
+
+
+@pytest.mark.parametrize(("value", "trusted"), [("TRUE", True), (" 0 ", False), ("", True)])
+def test_the_trust_flag_takes_true_and_false_too(scimsrv, value, trusted):
+    result = scimsrv("tenant", "create", "acme", SCIMSRV_TRUST_TEST_LICENSE_KEY=value)
+    assert result.exit_code == 0, result.output
+    assert ("does not verify" not in result.stderr) is trusted
+
+
+def test_an_empty_tenant_name_or_company_name_is_refused(scimsrv):
+    scimsrv("tenant", "create", "acme", "--name", "Acme")
+    for args, what in [
+        (("tenant", "rename", "acme", ""), "the name"),
+        (("tenant", "rename", "acme", "  "), "the name"),
+        (("tenant", "set", "acme", "--company", ""), "the company name"),
+        (("tenant", "create", "beta", "--company", ""), "the company name"),
+    ]:
+        assert_one_line_failure(scimsrv(*args), f"error: {what} cannot be empty")
+    listed = scimsrv("tenant", "list", "--format", "json").stdout
+    assert [(t["id"], t["name"], t["company"]) for t in json.loads(listed)["tenants"]] == [
+        ("acme", "Acme", "Acme")
+    ]
+
+
+def test_a_billing_period_needs_a_contract_start_unless_monthly_as_help_says(scimsrv):
+    for command in ("create", "set"):
+        assert "all but monthly need a contract start" in flat(help_of("tenant", command).stdout)
+    scimsrv("tenant", "create", "acme")
+    monthly = scimsrv("tenant", "set", "acme", "--billing-period", "monthly")
+    assert monthly.exit_code == 0, monthly.output
+    assert "monthly, calendar-aligned" in monthly.stdout
+    assert_one_line_failure(
+        scimsrv("tenant", "set", "acme", "--billing-period", "quarterly"),
+        "billing periods align to the contract start: set the contract start too",
+    )
+
+
 def test_tenant_create_warns_when_its_default_set_will_not_verify(scimsrv, tmp_path):
     keys = tmp_path / "vendor"
     scimsrv("license", "keygen", "--out", str(keys))
@@ -188,6 +278,20 @@ def test_tenant_create_warns_when_its_default_set_will_not_verify(scimsrv, tmp_p
     )
     trusting = scimsrv("tenant", "create", "beta", SCIMSRV_PUBLIC_URL="https://scim.example")
     assert "does not verify" not in trusting.stderr
+
+
+def test_a_piped_log_keeps_each_entry_on_one_line(scimsrv):
+    """Not a terminal (CliRunner), as ``scimsrv log T | cat``: each entry is one
+    line, its lines joined with "; ", nothing wrapped or cut, however narrow
+    COLUMNS says the screen is."""
+    scimsrv("tenant", "create", "acme")
+    scimsrv("rules", "add", "acme", "--scope", "all", "--plans", "Sales-Premium")
+    result = scimsrv("log", "acme", COLUMNS="40")
+    assert result.exit_code == 0, result.output
+    header, rule, created, shown = result.stdout.splitlines()
+    assert header.split() == ["#", "at", "(UTC)", "actor", "request", "outcome", "changes"]
+    assert rule.endswith("rules: 0 -> 1; 1. all users -> Sales-Premium (always)")
+    assert "scimsrv tenant create" in created and shown == "2 of 2 entries"
 
 
 def test_report_over_several_tenants_shows_a_progress_bar_on_a_terminal_only(scimsrv):
@@ -217,12 +321,25 @@ def test_no_message_in_the_code_counts_with_a_hand_made_plural():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    pattern = re.compile(r"\(s\)|'' if \w+ == 1 else 's'|\"s\" if")
+    pattern = re.compile(
+        r"\(s\)|'' if \w+ == 1 else 's'|\"s\" if|removesuffix\(.s.\)|== 1 else \"\w+s\""
+    )
+    folders = ("scimsrv/cli", "scimsrv/http/admin", "scimsrv/http/pages", "scimsrv/provisioning")
     offenders = [
         f"{path.relative_to(root)}:{number}"
-        for folder in ("scimsrv/cli", "scimsrv/http/admin", "licensing_core/activation.py")
-        for path in sorted((root / folder).rglob("*.py")) or [root / folder]
+        for path in [
+            *(p for folder in folders for p in sorted((root / folder).rglob("*.py"))),
+            *sorted((root / "scimsrv/http/pages/templates").glob("*.html")),
+            root / "licensing_core/activation.py",
+        ]
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_one_day_of_retention_is_said_in_the_singular(scimsrv):
+    scimsrv("tenant", "create", "acme")
+    result = scimsrv("db", "prune-log", "--days", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "0 audit log entries older than 1 day deleted\n"

@@ -104,7 +104,7 @@ def test_license_page_shows_owner_serial_expiry_list_status_and_chart(db, licens
     html = page_html(db, tenant_id)
     assert "Licensed to: Nordlys Fisk Holding AS" in html
     assert "Serial number: 4711-0815" in html and "Expires 2027-06-30" in html
-    assert ("warning", "1 user(s) waiting for seats: cecilie (Sales-Premium)") in messages(html)
+    assert ("warning", "1 user waiting for seats: cecilie (Sales-Premium)") in messages(html)
     assert "license expires on 2027-06-30" in html
     row = re.search(r"<tr><td><a [^>]*>Sales-Premium</a></td>.*?</tr>", html).group(0)
     assert re.findall(r'<td class="num">(\w+)</td>', row) == ["2", "0", "2"]
@@ -164,9 +164,9 @@ def test_invalid_license_set_is_one_summarised_error_and_pending_users_stay_visi
     assert len(errors) == 1, errors
     assert errors[0].startswith("License set invalid: ")
     assert "owner SUPEROFFICE's signature" in errors[0]
-    assert f"{len(modules)} of {len(modules)} licenses do not work" in errors[0]
+    assert f"{len(modules)} licenses of {len(modules)} not working" in errors[0]
     assert "users who need one wait until a valid license set is imported" in errors[0]
-    waiting = "2 user(s) waiting for seats: cecilie (Sales-Premium), dagny (Sales-Essentials)"
+    waiting = "2 users waiting for seats: cecilie (Sales-Premium), dagny (Sales-Essentials)"
     assert ("warning", waiting) in shown
     details = re.search(r"<summary>Which licenses</summary><ul>(.*?)</ul>", html, re.S).group(1)
     # Every row signs the owner's fields too: one reason, the licenses named a few at a time.
@@ -194,13 +194,26 @@ def test_usage_chart_shows_the_period_asked_for(db, licensed, tenant_id):
     assert ">2026-10-05</text>" in old and ">2026-10-31</text>" in old
     assert "Service-Essentials: 2 on 2026-10-31, peak day 2" in old
     # The status is about now, whatever period the chart shows.
-    assert ("warning", "1 user(s) waiting for seats: cecilie (Sales-Premium)") in messages(old)
+    assert ("warning", "1 user waiting for seats: cecilie (Sales-Premium)") in messages(old)
 
 
 def test_usage_chart_of_a_period_before_the_tenant_existed_has_no_day(db, licensed, tenant_id):
     html = page_html(db, tenant_id, "2026-09")
     assert "<svg" not in html
     assert "Plans in use per day, 2026-09: no day to show" in html
+
+
+def test_usage_chart_on_the_tenants_first_day_draws_it_and_names_only_its_period(db, tenant_id):
+    created, now = datetime(2026, 11, 30, 8), datetime(2026, 11, 30, 12)
+    d = Directory(db, tenant_id, at=created)
+    d.create_group("Sales-Premium", [d.create_user("ada")])
+    html = render(run(db, gather, tenant_id, at=now, write=False))
+    assert "<title>Plans in use per day, 2026-11</title>" in html
+    [points] = re.findall(r'data-plan="Sales-Premium"[^>]* points="([^"]+)"', html)
+    (x1, y1), (x2, y2) = (map(float, point.split(",")) for point in points.split())
+    assert y1 == y2 and x2 - x1 > 500  # a line across the plot, not a lone point
+    assert "Sales-Premium: 1 today, peak day 1" in html
+    assert ">2026-11-30</text>" in html and "From the tenant's creation on 2026-11-30" in html
 
 
 @pytest.fixture
@@ -236,9 +249,10 @@ def test_an_invalid_period_is_a_400_that_changes_nothing(client, licensed, tenan
     api = client.get(url, auth=auth)
     assert api.status_code == 400
     assert api.json()["scimType"] == "invalidValue" and "no month 13" in api.json()["detail"]
-    browser = client.get(url, auth=auth, headers={"Accept": BROWSER_ACCEPT})
-    assert browser.status_code == 400 and "no month 13" in browser.text
-    assert browser.headers["content-type"].startswith("text/html")
+    for accept in (BROWSER_ACCEPT, BROWSER_ACCEPT.upper()):
+        browser = client.get(url, auth=auth, headers={"Accept": accept})
+        assert browser.status_code == 400 and "no month 13" in browser.text
+        assert browser.headers["content-type"].startswith("text/html")
 
 
 def test_the_page_answers_with_a_policy_that_runs_no_script(client, licensed, tenant_id):
@@ -404,6 +418,23 @@ def test_holders_pages_follow_their_links_in_chromium(
     assert browser.find_elements(By.LINK_TEXT, "Next ›") == []
     browser.find_element(By.LINK_TEXT, "‹ Previous").click()
     assert browser.find_element(By.CSS_SELECTOR, "#holder-list tbody").text.startswith("ada ")
+
+
+def test_a_bad_period_typed_into_the_pages_form_shows_the_error_page_in_chromium(
+    db, browser, live_server, licensed, tenant_id
+):
+    from selenium.webdriver.common.by import By
+
+    token = run(db, lambda tx: tokens.issue(tx, None, "browser"))
+    base = live_server.replace("//", f"//operator:{token}@")
+    browser.get(f"{base}/admin/v1/tenants/{tenant_id}/license")
+    field = browser.find_element(By.NAME, "period")
+    field.clear()
+    field.send_keys("2026-13")
+    field.submit()
+    assert browser.find_element(By.ID, "error").text == "Not possible"
+    assert "no month 13" in browser.find_element(By.ID, "detail").text
+    assert browser.title == "400 – Not possible"
 
 
 def test_chromium_without_credentials_prompts_for_them(browser, live_server, licensed, tenant_id):

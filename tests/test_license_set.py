@@ -351,7 +351,11 @@ def test_system_license_without_number_is_rejected():
 def test_unknown_module_field_is_rejected():
     data = small_set()
     data["modules"][1]["licenceNumber"] = 3
-    assert rejected(data) == "modules[1] ('user'): unknown field 'licenceNumber'"
+    assert rejected(data) == (
+        "modules[1] ('user'): 1 unknown field: 'licenceNumber' (known: moduleName, "
+        "moduleDescription, moduleVersion, licenseType, licenseNumber, unrestricted, hidden, "
+        "extraFlags, extraInfo, prerequisiteModule, sortOrder, signature)"
+    )
 
 
 def test_comment_fields_are_allowed_anywhere():
@@ -365,8 +369,8 @@ def test_comment_fields_are_allowed_anywhere():
     ("field", "value", "message"),
     [
         ("moduleName", "Sales Premium", "moduleName must match [a-z0-9][a-z0-9-]*"),
-        ("hidden", "yes", "hidden must be true or false"),
-        ("extraInfo", None, "extraInfo must be a string"),
+        ("hidden", "yes", 'hidden must be true or false, got "yes"'),
+        ("extraInfo", None, "extraInfo must be a string, got null"),
         ("moduleVersion", "", "moduleVersion must not be empty"),
         ("sortOrder", 0, "sortOrder must be >= 1"),
         ("extraFlags", -1, "extraFlags must be >= 0"),
@@ -381,7 +385,7 @@ def test_module_field_types_are_checked(field, value, message):
 def test_missing_module_name_is_rejected():
     data = small_set()
     del data["modules"][2]["moduleName"]
-    assert rejected(data) == "modules[2]: missing field 'moduleName'"
+    assert rejected(data) == "modules[2]: 1 missing field: 'moduleName'"
 
 
 def test_duplicate_sort_order_is_rejected():
@@ -407,7 +411,9 @@ def test_unsupported_format_is_rejected(fmt):
 def test_unknown_top_level_field_is_rejected():
     data = small_set()
     data["moduels"] = []
-    assert rejected(data) == "the license set: unknown field 'moduels'"
+    assert rejected(data) == (
+        "the license set: 1 unknown field: 'moduels' (known: format, owner, modules)"
+    )
 
 
 @pytest.mark.parametrize("name", ["superoffice", "", "SUPER OFFICE"])

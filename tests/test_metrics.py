@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 
 from licensing_core.db import Database
 from licensing_core.tables import Tenant as TenantRow
-from scimsrv.http.app import create_app
+from scimsrv.http.admin.openapi import document
+from scimsrv.http.app import ADMIN_BASE, create_app
 from scimsrv.metrics.exposition import exposition
 from scimsrv.metrics.telemetry import Telemetry
 from scimsrv.services.errors import Busy
@@ -96,6 +97,21 @@ def test_requests_are_counted_by_tenant_route_template_and_status(setup):
     labels = {"method": "GET", "route": USERS_ID}
     assert value(after, duration, **labels) - value(before, duration, **labels) == 3
     assert user["id"] not in exposed and missing not in exposed
+
+
+def test_a_route_label_is_the_plain_template_the_openapi_document_names(setup):
+    client, tenant = setup.client, setup.tenant
+    rules = f"/admin/v1/tenants/{tenant.tenant_id}/rules"
+    added = client.post(rules, json={"scope": "all"}, headers=setup.operator)
+    assert added.status_code == 201, added.text
+    changed = client.patch(
+        f"{rules}/{added.json()['rule']['id']}", json={"enabled": False}, headers=setup.operator
+    )
+    assert changed.status_code == 200, changed.text
+    route = "/admin/v1/tenants/{tenant}/rules/{rule}"
+    assert route.removeprefix(ADMIN_BASE) in document()["paths"]
+    labels = {"tenant": tenant.tenant_id, "method": "PATCH", "route": route, "status": "200"}
+    assert value(setup.scrape(), "scimsrv_http_requests_total", **labels) == 1
 
 
 def test_a_tenant_label_names_only_a_tenant_this_process_has_seen_exist(setup):

@@ -90,7 +90,7 @@ def test_company_name_defaults_to_the_name(scimsrv, acme):
 
 
 def test_list_shows_every_tenant_as_table_and_json(scimsrv, acme):
-    listed = json.loads(scimsrv("tenant", "list", "--format", "json").stdout)
+    listed = json.loads(scimsrv("tenant", "list", "--format", "json").stdout)["tenants"]
     (mine,) = [t for t in listed if t["id"] == acme]
     assert mine["scimBaseUrl"] == f"http://127.0.0.1:8000/t/{acme}/scim/v2"
     assert mine["billingPeriod"] == "monthly" and mine["contractStart"] is None
@@ -300,7 +300,7 @@ def test_delete_releases_every_license_into_the_ledger_and_keeps_the_history(
     assert ledger_releases(db, tenant_id) == 0
     result = scimsrv("tenant", "delete", tenant_id, "--yes")
     assert result.exit_code == 0, result.output
-    assert "3 users, 1 groups and 1 live tokens removed" in result.stdout
+    assert "3 users, 1 group and 1 live token removed" in result.stdout
     released = ledger_releases(db, tenant_id)
     assert released > 0 and f"{released} licenses released" in result.stdout
     left = rows_of(db, tenant_id)

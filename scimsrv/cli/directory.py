@@ -3,9 +3,10 @@ and why, and which plans each group grants.
 
 Both page through the tenant with a cursor, :data:`CHUNK` rows per read
 transaction, and print as they go, so memory stays bounded whatever the
-tenant's size: a ``rich`` table per chunk (the header once; the columns
-share the terminal's width by fixed ratios, so chunks line up), or a JSON
-array with one object per line, each the admin API's shape.
+tenant's size: a table per chunk (:func:`~scimsrv.cli.support.print_table`,
+the header once; on a terminal the columns share its width by fixed ratios,
+so chunks line up; piped, each row is one line), or the admin API's JSON
+document, as one page holding every row.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from functools import partial
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
+from rich.table import Column
 
-from scimsrv.cli.support import migrated, settings
+from scimsrv.cli.support import migrated, plural, print_table, settings
 from scimsrv.services.group_plans import GroupPlans, list_group_plans
 from scimsrv.services.transaction import LOCAL, Service, Tx
 from scimsrv.services.user_plans import UserPlans, list_user_plans
@@ -42,10 +41,9 @@ class State(enum.StrEnum):
     none = "none"
 
 
-FORMAT = typer.Option("--format", help="table or json (the admin API's objects, as an array).")
-
-# (title, share of the width; 0: eight characters) per column.
-Columns = Sequence[tuple[str, int]]
+FORMAT = typer.Option(
+    "--format", help="table or json (the admin API's document, one page of every row)."
+)
 
 
 def users(
@@ -71,14 +69,14 @@ def users(
     """
     page_of = partial(list_user_plans, state=state and state.value, plan=plan)
     columns = [
-        ("User", 4),
-        ("State", 0),
-        ("Requested", 4),
-        ("Granted", 4),
-        ("Groups and roles", 4),
-        ("Reason", 6),
+        Column("User", ratio=4),
+        Column("State", width=8),
+        Column("Requested", ratio=4),
+        Column("Granted", ratio=4),
+        Column("Groups and roles", ratio=4),
+        Column("Reason", ratio=6),
     ]
-    _print(tenant_id, page_of, columns, _user_cells, output, "users")
+    _print(tenant_id, page_of, columns, _user_cells, output, "user", "users")
 
 
 def groups(tenant_id: str = TENANT, output: Annotated[Output, FORMAT] = Output.table) -> None:
@@ -87,8 +85,13 @@ def groups(tenant_id: str = TENANT, output: Annotated[Output, FORMAT] = Output.t
     By displayName: members, the plans the group grants through its name or a
     rule, or why none (not a plan name, did you mean, two tiers, no rule names it).
     """
-    columns = [("Group", 4), ("Members", 1), ("Grants", 5), ("Reason", 8)]
-    _print(tenant_id, list_group_plans, columns, _group_cells, output, "groups")
+    columns = [
+        Column("Group", ratio=4),
+        Column("Members", ratio=1, justify="right"),
+        Column("Grants", ratio=5),
+        Column("Reason", ratio=8),
+    ]
+    _print(tenant_id, list_group_plans, columns, _group_cells, output, "group", "groups")
 
 
 def _user_cells(user: UserPlans) -> list[str]:
@@ -110,29 +113,23 @@ def _group_cells(group: GroupPlans) -> list[str]:
 def _print(
     tenant_id: str,
     page_of: Callable[[Tx, ListRequest], Page[Any]],
-    columns: Columns,
+    columns: Sequence[Column],
     cells: Callable[[Any], list[str]],
     output: Output,
     noun: str,
+    key: str,
 ) -> None:
     with migrated() as db:
         chunks = _chunks(Service(db, settings()), tenant_id, page_of)
         if output is Output.json:
-            _json_array(row.to_json() for rows in chunks for row in rows)
+            _json_page(key, (row.to_json() for rows in chunks for row in rows))
             return
-        console = Console()
         count = 0
         for index, rows in enumerate(chunks):
-            table = Table(box=box.SIMPLE, show_header=index == 0, expand=True, pad_edge=False)
-            for title, ratio in columns:
-                width = None if ratio else 8
-                table.add_column(title, ratio=ratio or None, width=width, overflow="fold")
-            for row in rows:
-                table.add_row(*cells(row))
             if rows or index == 0:
-                console.print(table)
+                print_table(columns, map(cells, rows), header=index == 0, fit=True)
             count += len(rows)
-        typer.echo(f"{count} {noun if count != 1 else noun.removesuffix('s')}")
+        typer.echo(plural(count, noun))
 
 
 def _chunks(
@@ -155,8 +152,13 @@ def _chunks(
         cursor = page.next_cursor
 
 
-def _json_array(items: Iterator[dict[str, Any]]) -> None:
-    typer.echo("[", nl=False)
-    for index, item in enumerate(items):
-        typer.echo(("\n" if index == 0 else ",\n") + "  " + json.dumps(item), nl=False)
-    typer.echo("\n]")
+def _json_page(key: str, items: Iterator[dict[str, Any]]) -> None:
+    """The admin API's page of the whole listing, one object per line:
+    :func:`scimsrv.http.admin.paging.page_body` of a page holding every row
+    (the counts after the rows, which stream)."""
+    typer.echo(f'{{"{key}": [', nl=False)
+    count = 0
+    for count, item in enumerate(items, start=1):
+        typer.echo(("\n" if count == 1 else ",\n") + "  " + json.dumps(item), nl=False)
+    counts = {"totalResults": count, "itemsPerPage": count, "startIndex": 1}
+    typer.echo(("\n" if count else "") + "], " + json.dumps(counts)[1:])

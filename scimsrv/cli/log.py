@@ -7,10 +7,8 @@ import enum
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from scimsrv.cli.support import TENANT, run, settings
+from scimsrv.cli.support import TENANT, number, plural, print_table, run, settings
 from scimsrv.services import audit
 
 
@@ -40,20 +38,22 @@ def show(
     if output is Format.json:
         typer.echo(json.dumps(page.as_json(), indent=2, ensure_ascii=False))
         return
-    table = Table("#", "at (UTC)", "actor", "request", "outcome", "changes")
-    for entry in page.entries:
-        table.add_row(
-            str(entry.id),
-            entry.at.isoformat(sep=" ", timespec="seconds"),
-            entry.actor,
-            _request(entry.request),
-            "ok" if entry.status is None else f"{entry.status} {entry.error}",
-            "\n".join(audit.summary(entry.changes)),
-        )
-    console = Console(soft_wrap=False)
-    console.print(table)
-    shown = f"{len(page.entries)} of {page.total} entries"
-    console.print(shown + (f"; older: --cursor {page.next_cursor}" if page.next_cursor else ""))
+    print_table(
+        [number("#"), "at (UTC)", "actor", "request", "outcome", "changes"],
+        [
+            (
+                entry.id,
+                entry.at.isoformat(sep=" ", timespec="seconds"),
+                entry.actor,
+                _request(entry.request),
+                "ok" if entry.status is None else f"{entry.status} {entry.error}",
+                "\n".join(audit.summary(entry.changes)),
+            )
+            for entry in page.entries
+        ],
+    )
+    shown = f"{len(page.entries)} of {plural(page.total, 'entry', 'entries')}"
+    typer.echo(shown + (f"; older: --cursor {page.next_cursor}" if page.next_cursor else ""))
 
 
 def prune(
@@ -64,7 +64,8 @@ def prune(
     """Delete audit log entries older than the retention (each tenant keeps its newest)."""
     keep = settings().audit_retention_days if days is None else days
     gone = run(lambda tx: audit.prune(tx, keep))
-    typer.echo(f"{gone} audit log entries older than {keep} days deleted" if keep else "kept all")
+    old = f"{plural(gone, 'audit log entry', 'audit log entries')} older than {plural(keep, 'day')}"
+    typer.echo(f"{old} deleted" if keep else "kept all")
 
 
 def _request(request: dict) -> str:

@@ -9,15 +9,13 @@ import json
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
+from rich.table import Column
 
 from licensing_core.features import LANGUAGES, features
 from licensing_core.plan_catalog import PlanCatalog
 from licensing_core.plans import Solution
-from scimsrv.cli.directory import FORMAT, Output
-from scimsrv.cli.support import run
+from scimsrv.cli.directory import Output
+from scimsrv.cli.support import number, print_table, run
 from scimsrv.services.plans import plans as plan_catalog
 
 Language = enum.StrEnum("Language", {code: code for code in LANGUAGES})
@@ -38,7 +36,9 @@ def plans(
             help="Licenses implied by this tenant's license set instead of the default set.",
         ),
     ] = None,
-    output: Annotated[Output, FORMAT] = Output.table,
+    output: Annotated[
+        Output, typer.Option("--format", help="table or json (the admin API's catalog).")
+    ] = Output.table,
 ) -> None:
     """The plan catalog: six plans and 26 combinations.
 
@@ -54,46 +54,50 @@ def plans(
 
 
 def _print(catalog: PlanCatalog, language: str) -> None:
-    console = Console()
-    console.print(f"Plans of {catalog.source}", markup=False)
+    typer.echo(f"Plans of {catalog.source}")
     problems = any(entry.problem for entry in catalog.plans)
-    table = Table(box=box.SIMPLE, pad_edge=False, title="Plans")
-    for title in ("Plan", "Module", "Implied licenses", *(["Problem"] if problems else [])):
-        table.add_column(title, overflow="fold")
-    for entry in catalog.plans:
-        cells = [entry.plan.name, entry.plan.module_name, ", ".join(entry.licenses)]
-        table.add_row(*cells, *([entry.problem] if problems else []))
-    console.print(table)
-    for features_table in _feature_tables(catalog, language):
-        console.print(features_table)
-    combinations = Table(box=box.SIMPLE, pad_edge=False, title="Combinations")
-    for title in ("#", "Combination", "Licenses", "Problem"):
-        combinations.add_column(title, overflow="fold")
-    for number, entry in enumerate(catalog.combinations, start=1):
-        combinations.add_row(
-            str(number), entry.combination.name, str(len(entry.licenses)), entry.problem
-        )
-    console.print(combinations)
+    print_table(
+        ["Plan", "Module", "Implied licenses", *(["Problem"] if problems else [])],
+        [
+            (
+                entry.plan.name,
+                entry.plan.module_name,
+                ", ".join(entry.licenses),
+                *([entry.problem] if problems else []),
+            )
+            for entry in catalog.plans
+        ],
+        title="Plans",
+    )
+    _print_features(catalog, language)
+    print_table(
+        [number("#"), "Combination", number("Licenses"), "Problem"],
+        [
+            (index, entry.combination.name, len(entry.licenses), entry.problem)
+            for index, entry in enumerate(catalog.combinations, start=1)
+        ],
+        title="Combinations",
+    )
 
 
-def _feature_tables(catalog: PlanCatalog, language: str) -> list[Table]:
+def _print_features(catalog: PlanCatalog, language: str) -> None:
     """The features every plan includes, then per solution the others against its tiers."""
     listed = {entry.plan: features(entry.plan, language) for entry in catalog.plans}
     first = next(iter(listed.values()))
     common = [f for f in first if all(f in others for others in listed.values())]
-    every = Table(box=box.SIMPLE, pad_edge=False, title=f"Features of every plan ({language})")
-    every.add_column("Feature", overflow="fold")
-    for feature in common:
-        every.add_row(feature)
-    tables = [every]
+    print_table(
+        ["Feature"],
+        [(feature,) for feature in common],
+        title=f"Features of every plan ({language})",
+    )
     for solution in Solution:
         plans = [plan for plan in listed if plan.solution is solution]
         rows = dict.fromkeys(f for plan in plans for f in listed[plan] if f not in common)
-        table = Table(box=box.SIMPLE, pad_edge=False, title=f"{solution.value} ({language})")
-        table.add_column("Feature", overflow="fold")
-        for plan in plans:
-            table.add_column(plan.tier.label, justify="center")
-        for feature in rows:
-            table.add_row(feature, *("✓" if feature in listed[plan] else "" for plan in plans))
-        tables.append(table)
-    return tables
+        print_table(
+            ["Feature", *(Column(plan.tier.label, justify="center") for plan in plans)],
+            [
+                (feature, *("✓" if feature in listed[plan] else "" for plan in plans))
+                for feature in rows
+            ],
+            title=f"{solution.value} ({language})",
+        )

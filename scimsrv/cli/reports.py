@@ -172,8 +172,8 @@ def _fitting(found: list[TenantInfo], label: str) -> list[str]:
             skipped.append(f"{info.tenant_id} ({info.billing_period})")
     if skipped:
         typer.echo(
-            f"skipped {len(skipped)} tenants whose billing period {label} does not name: "
-            + ", ".join(skipped),
+            f"skipped {plural(len(skipped), 'tenant')} whose billing period {label} does not "
+            "name: " + ", ".join(skipped),
             err=True,
         )
     return fitting

@@ -95,13 +95,16 @@ class Commands(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _said.clear()
+        args = sys.argv[1:] if args is None else list(args)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:
             exc.show()
             code = exc.exit_code
         except typer.TyperException as exc:  # click's errors derive from it
-            typer.echo(f"error: {_usage_error(exc)}", err=True)
+            ctx = getattr(exc, "ctx", None)
+            path = ctx.command_path if ctx is not None else self._path(prog_name, args)
+            typer.echo(f"error: {_usage_error(exc, path)}", err=True)
             code = exc.exit_code
         except typer.Abort:
             typer.echo("error: aborted", err=True)
@@ -110,6 +113,20 @@ class Commands(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def _path(self, prog_name: str | None, args: Sequence[str]) -> str | None:
+        """The command ``args`` name (``scimsrv log``), for an error click raised
+        while parsing an option, before it had the command's context; None
+        when they name no command."""
+        words, command = [prog_name or self.name or "scimsrv"], self
+        for word in args:
+            command = getattr(command, "commands", {}).get(word)
+            if command is None:
+                break
+            words.append(word)
+            if not hasattr(command, "commands"):
+                return " ".join(words)
+        return None
 
 
 def _name_environment(command: Any, path: tuple[str, ...]) -> None:
@@ -121,12 +138,16 @@ def _name_environment(command: Any, path: tuple[str, ...]) -> None:
         _name_environment(sub, (*path, name))
 
 
-def _usage_error(exc: typer.TyperException) -> str:
-    message = " ".join(exc.format_message().split()).rstrip(".")
+def _usage_error(exc: typer.TyperException, path: str | None) -> str:
+    message = _reason(" ".join(exc.format_message().split()).rstrip("."))
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
-    ctx = getattr(exc, "ctx", None)
-    return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
+    return f"{message} (see '{path} --help')" if path is not None else message
+
+
+def _reason(message: str) -> str:
+    """A pydantic message without the prefix it gives a validator's ValueError."""
+    return message.replace("Value error, ", "")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -164,7 +185,7 @@ def settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {first['msg']}")
+        fail(f"bad setting SCIMSRV_{str(first['loc'][0]).upper()}: {_reason(first['msg'])}")
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:
@@ -261,31 +282,60 @@ def number(header: str) -> Column:
     return Column(header, justify="right")
 
 
-# Wider than any table: off a terminal, rows never wrap (scripts read them).
-_UNWRAPPED = 10_000
+# Piped, a row is one line: a cell's lines join with this.
+LINES_PIPED = "; "
+# Wide enough to measure any table whole (a row is never this long).
+_UNBOUNDED = 1_000_000
 
 
 def print_table(
-    columns: Sequence[str | Column], rows: Iterable[Sequence[Any]], *, header: bool = True
+    columns: Sequence[str | Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    header: bool = True,
+    title: str | None = None,
+    fit: bool = False,
 ) -> None:
-    """Rows under a header (unless not ``header``), in aligned columns (rich), on stdout.
+    """Rows under a header (unless not ``header``) and ``title``, in aligned
+    columns (rich), on stdout: the one way commands print tables.
 
     A column given as text is left-aligned; give :func:`number` (or any
-    :class:`rich.table.Column`) for numbers. Cells are shown as
-    ``str`` of the value, never read as rich markup. On a terminal the table
-    fits its width; piped, each row stays one line.
+    :class:`rich.table.Column`) for numbers. Cells are shown as ``str`` of
+    the value, never read as rich markup. On a terminal the table fits its
+    width, cells wrap and the lines of a cell stack; with
+    ``fit`` it spans the width, the columns sharing it by their ``ratio``
+    (tables printed one after another then line up). Piped, each row is one
+    line, never wrapped nor cut: lines join with :data:`LINES_PIPED`, and
+    column widths and ratios are let go.
     """
-    table = Table(box=None, pad_edge=False, header_style="bold", show_header=header)
+    console = Console()
+    terminal = console.is_terminal
+    table = Table(
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+        show_header=header,
+        title=title,
+        expand=fit and terminal,
+    )
     for index, column in enumerate(columns):
         given = Column(column) if isinstance(column, str) else column
         # A copy: a Column keeps its cells and place, and callers reuse theirs.
-        table.columns.append(
-            replace(given, header=Text(str(given.header)), _index=index, _cells=[])
-        )
+        shown = replace(given, header=Text(str(given.header)), _index=index, _cells=[])
+        if not terminal:
+            shown = replace(shown, width=None, max_width=None, ratio=None, no_wrap=True)
+        table.columns.append(shown)
     for row in rows:
-        table.add_row(*(Text("" if value is None else str(value)) for value in row))
-    console = Console(width=None if sys.stdout.isatty() else _UNWRAPPED)
+        table.add_row(*(_cell(value, terminal) for value in row))
+    if not terminal:  # as wide as the widest row: none wraps
+        console.width = _UNBOUNDED
+        console.width = max(console.measure(table).maximum, 1)
     with console.capture() as captured:
         console.print(table)
     for line in captured.get().splitlines():
         typer.echo(line.rstrip())
+
+
+def _cell(value: Any, terminal: bool) -> Text:
+    text = "" if value is None else str(value)
+    return Text(text if terminal else LINES_PIPED.join(line.strip() for line in text.splitlines()))

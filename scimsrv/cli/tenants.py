@@ -44,7 +44,8 @@ BILLING_PERIOD = typer.Option(
     None,
     "--billing-period",
     metavar="PERIOD",
-    help="monthly, quarterly, half-yearly or yearly (needs a contract start).",
+    help="monthly, quarterly, half-yearly or yearly; all but monthly need a contract start "
+    "(without one, periods are calendar months).",
 )
 
 
@@ -157,7 +158,7 @@ def list_(output: Annotated[Format, FORMAT] = Format.table) -> None:
     found = run(tenants.list_tenants, write=False)
     if output is Format.json:
         listed = [info.to_json(config.tenant_base_url(info.tenant_id)) for info in found]
-        typer.echo(json.dumps(listed, indent=2))
+        typer.echo(json.dumps({"tenants": listed}, indent=2))
         return
     note_origin(config)
     print_table(
@@ -256,13 +257,14 @@ def delete(
             fail(f"tenant {tenant_id!r} not deleted (not confirmed; --yes confirms)")
     deletion = run(lambda tx: tenants.delete(tx, purge=purge), tenant=tenant_id)
     if deletion.purged:
-        typer.echo(f"tenant {tenant_id!r} purged: {deletion.rows} rows removed")
+        typer.echo(f"tenant {tenant_id!r} purged: {plural(deletion.rows, 'row')} removed")
         return
     typer.echo(
-        f"tenant {tenant_id!r} deleted: {deletion.licenses_released} licenses released "
-        f"(recorded in the ledger), {deletion.users} users, {deletion.groups} groups and "
-        f"{deletion.tokens} live tokens removed; its ledger and history are kept for "
-        f"reports (`scimsrv tenant delete {tenant_id} --purge` removes them)"
+        f"tenant {tenant_id!r} deleted: {plural(deletion.licenses_released, 'license')} "
+        f"released (recorded in the ledger), {plural(deletion.users, 'user')}, "
+        f"{plural(deletion.groups, 'group')} and {plural(deletion.tokens, 'live token')} "
+        f"removed; its ledger and history are kept for reports "
+        f"(`scimsrv tenant delete {tenant_id} --purge` removes them)"
     )
 
 

@@ -42,9 +42,11 @@ def request_id(scope: Scope) -> str:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route as written in the app factory, ids never spelled out."""
+    """The matched route as written in the app factory without its converters
+    (``/rules/{rule}`` for ``/rules/{rule:int}``, as the OpenAPI document
+    names it), ids never spelled out."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)
     if path is None:
         return "(unmatched)"
     root = scope.get("root_path", "")

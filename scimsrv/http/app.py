@@ -27,6 +27,7 @@ from licensing_core.clock import Clock, utcnow
 from licensing_core.db import Database
 from scimsrv.http.access_log import AccessLog
 from scimsrv.http.admin import audit_log, directory, licenses, plans, reports, rules, tenants
+from scimsrv.http.admin.bodies import bodiless
 from scimsrv.http.admin.openapi import openapi
 from scimsrv.http.errors import EXCEPTION_HANDLERS
 from scimsrv.http.headers import SecurityHeaders
@@ -98,6 +99,13 @@ def route(path: str, **handlers: Endpoint) -> Route:
     return Route(path, endpoint, methods=list(handlers))
 
 
+def admin_route(path: str, *, body: str = "", **handlers: Endpoint) -> Route:
+    """An admin :func:`route` whose methods named in ``body`` (``"POST PATCH"``)
+    take a JSON body; every other method refuses one (:func:`bodiless`)."""
+    takes = body.split()
+    return route(path, **{m: h if m in takes else bodiless(h) for m, h in handlers.items()})
+
+
 def create_app(
     db: Database | None = None, settings: Settings | None = None, clock: Clock = utcnow
 ) -> Starlette:
@@ -140,37 +148,44 @@ def create_app(
         route("/Schemas/{urn}", GET=discovery.schema),
     ]
     admin = [
-        route("/tenants", GET=tenants.list_tenants, POST=tenants.create_tenant),
-        route(
+        admin_route("/tenants", body="POST", GET=tenants.list_tenants, POST=tenants.create_tenant),
+        admin_route(
             "/tenants/{tenant}",
+            body="PATCH",
             GET=tenants.show_tenant,
             PATCH=tenants.change_tenant,
             DELETE=tenants.delete_tenant,
         ),
-        route("/tenants/{tenant}/suspend", POST=tenants.suspend_tenant),
-        route("/tenants/{tenant}/resume", POST=tenants.resume_tenant),
-        route("/tenants/{tenant}/rules", GET=rules.list_rules, POST=rules.add_rule),
-        route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
-        route(
-            "/tenants/{tenant}/rules/{rule:int}", PATCH=rules.change_rule, DELETE=rules.remove_rule
+        admin_route("/tenants/{tenant}/suspend", POST=tenants.suspend_tenant),
+        admin_route("/tenants/{tenant}/resume", POST=tenants.resume_tenant),
+        admin_route(
+            "/tenants/{tenant}/rules", body="POST", GET=rules.list_rules, POST=rules.add_rule
         ),
-        route("/tenants/{tenant}/check", GET=licenses.check),
-        route("/tenants/{tenant}/reconcile", POST=licenses.reconcile),
-        route(
+        admin_route("/tenants/{tenant}/rules/preview", GET=rules.preview_rules),
+        admin_route(
+            "/tenants/{tenant}/rules/{rule:int}",
+            body="PATCH",
+            PATCH=rules.change_rule,
+            DELETE=rules.remove_rule,
+        ),
+        admin_route("/tenants/{tenant}/check", GET=licenses.check),
+        admin_route("/tenants/{tenant}/reconcile", POST=licenses.reconcile),
+        admin_route(
             "/tenants/{tenant}/license-set",
+            body="POST",
             GET=licenses.show_license_set,
             POST=licenses.import_license_set,
         ),
-        route("/tenants/{tenant}/reports/usage", GET=reports.usage),
-        route("/tenants/{tenant}/license", GET=license_page),
-        route("/tenants/{tenant}/users", GET=directory.users),
-        route("/tenants/{tenant}/groups", GET=directory.groups),
-        route("/tenants/{tenant}/plans", GET=plans.plan_catalog),
-        route("/plans", GET=plans.plan_catalog),
-        route("/tenants/{tenant}/log", GET=audit_log.show_log),
-        route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
-        route("/tenants/{tenant}/license/users/{user}", GET=user_changes_page),
-        route("/openapi.json", GET=openapi),
+        admin_route("/tenants/{tenant}/reports/usage", GET=reports.usage),
+        admin_route("/tenants/{tenant}/license", GET=license_page),
+        admin_route("/tenants/{tenant}/users", GET=directory.users),
+        admin_route("/tenants/{tenant}/groups", GET=directory.groups),
+        admin_route("/tenants/{tenant}/plans", GET=plans.plan_catalog),
+        admin_route("/plans", GET=plans.plan_catalog),
+        admin_route("/tenants/{tenant}/log", GET=audit_log.show_log),
+        admin_route("/tenants/{tenant}/license/holders/{module}", GET=license_holders_page),
+        admin_route("/tenants/{tenant}/license/users/{user}", GET=user_changes_page),
+        admin_route("/openapi.json", GET=openapi),
     ]
     app = Starlette(
         routes=[

@@ -53,7 +53,7 @@ def error_response(error: ScimError, headers: dict[str, str] | None = None) -> J
 def answer(request: Request, error: ScimError, headers: dict[str, str] | None = None) -> Response:
     """``error`` as the caller reads it: an HTML page for a browser on an admin path
     (its ``Accept`` names ``text/html``), else the SCIM Error JSON."""
-    if is_admin(request) and "text/html" in request.headers.get("accept", ""):
+    if is_admin(request) and "text/html" in request.headers.get("accept", "").lower():
         heading = "Sign in" if error.status == HTTP_401_UNAUTHORIZED else "Not possible"
         context = {"status": error.status, "heading": heading, "detail": error.detail}
         return page(request, "error.html", context, status_code=error.status, headers=headers)

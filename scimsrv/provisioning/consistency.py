@@ -18,6 +18,7 @@ from licensing_core.counting import seats_in_use
 from licensing_core.holdings import Holding, read_holdings
 from licensing_core.integrity import link_problems
 from licensing_core.plans import Combination
+from licensing_core.plural import plural
 from licensing_core.tables import LICENSED, NO_PLAN, PENDING
 from scimsrv.provisioning.recompute import CHUNK, requests, subjects
 from scimsrv.provisioning.rules import Rule
@@ -73,7 +74,7 @@ def _check_user(
 ) -> list[str]:
     held = set(holding.links)
     if retired and held:
-        return [f"{who}: retired but holds {len(held)} links"]
+        return [f"{who}: retired but holds {plural(len(held), 'link')}"]
     if not holding.stored:
         return [] if wanted.is_empty and not held else [f"{who}: no plan state, wants {wanted}"]
     problems = []

@@ -5,7 +5,7 @@ plan, seats per module, warnings about rules that match nothing);
 ``?dryRun=true`` (or ``1``) answers the same and changes nothing, any value
 but true/false/1/0 is a 400. Without it the edit, the recompute of every
 user and the answer's preview commit together. Bodies are
-:mod:`scimsrv.http.admin.rule_bodies`.
+:mod:`scimsrv.http.admin.bodies`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from scimsrv.http.admin.bodies import NewRule, RuleChange, parsed
 from scimsrv.http.admin.query import dry_run as is_dry_run
-from scimsrv.http.admin.rule_bodies import NewRule, RuleChange, parsed
 from scimsrv.http.admin.views import preview_view, rule_view
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body

@@ -2,8 +2,9 @@
 show, change (name, company, contract terms) and delete one
 (``?purge=true`` removes its history too); ``.../suspend`` and ``.../resume``.
 
-Bodies are JSON objects of the fields named here, each a string; any other
-field is refused (400 naming it). Answers are the JSON ``scimsrv tenant
+Bodies are :class:`~scimsrv.http.admin.bodies.NewTenant` and
+:class:`~scimsrv.http.admin.bodies.TenantChange` (string fields; any other
+refused, 400 naming it). Answers are the JSON ``scimsrv tenant
 list|show --format json`` prints; errors the SCIM error shape
 (:mod:`scimsrv.http.errors`): 400 bad input, 404 unknown tenant, 409 a taken
 id, a deleted tenant, or contract terms that can no longer change.
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from licensing_core.periods import parse_contract_start
 from licensing_core.tenants import is_tenant_id
+from scimsrv.http.admin.bodies import NewTenant, TenantChange, given, parsed
 from scimsrv.http.admin.query import flag
 from scimsrv.http.auth import run
 from scimsrv.http.bodies import parse_json, read_body
@@ -26,27 +28,9 @@ from scimsrv.scim.errors import ScimError
 from scimsrv.services import tenants
 from scimsrv.services.tenants import Deletion
 
-TERMS = ("name", "company", "contractStart", "billingPeriod")
-
-
-def _fields(raw: bytes, allowed: tuple[str, ...]) -> dict[str, str]:
-    """The body's fields: a JSON object of ``allowed`` string fields, at least one."""
-    body = parse_json(raw) if raw else None
-    if not isinstance(body, dict) or not body:
-        raise ScimError(400, f"send a JSON object with {', '.join(allowed)}", "invalidSyntax")
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ScimError(
-            400, f"unknown fields {', '.join(unknown)}: use {', '.join(allowed)}", "invalidValue"
-        )
-    wrong = [name for name, value in body.items() if not isinstance(value, str)]
-    if wrong:
-        raise ScimError(400, f"{', '.join(wrong)} must be strings", "invalidValue")
-    return body
-
 
 def _terms(fields: dict[str, str]) -> dict:
-    """The keyword arguments of :func:`scimsrv.services.tenants.change`."""
+    """The keyword arguments of :func:`scimsrv.services.tenants.change` but ``name``."""
     start = fields.get("contractStart")
     contract_start: date | None = None if start is None else parse_contract_start(start)
     return {
@@ -67,8 +51,8 @@ async def create_tenant(request: Request) -> Response:
     raw = await read_body(request)
 
     def work(tx):
-        fields = _fields(raw, ("id", *TERMS))
-        tenant_id = fields.get("id", "")
+        fields = given(parsed(NewTenant, parse_json(raw) if raw else None))
+        tenant_id = fields["id"]
         if not is_tenant_id(tenant_id):
             raise ScimError(
                 400,
@@ -76,7 +60,7 @@ async def create_tenant(request: Request) -> Response:
                 "'-', starting with a letter or digit",
                 "invalidValue",
             )
-        return tenants.create(tx, tenant_id, fields.get("name", ""), **_terms(fields))
+        return tenants.create(tx, tenant_id, fields["name"], **_terms(fields))
 
     info = await run(request, work, write=True)
     return JSONResponse(
@@ -96,7 +80,10 @@ async def change_tenant(request: Request) -> Response:
     raw = await read_body(request)
 
     def work(tx):
-        fields = _fields(raw, TERMS)
+        fields = given(parsed(TenantChange, parse_json(raw) if raw else None))
+        if not fields:
+            wanted = ", ".join(TenantChange.model_fields)
+            raise ScimError(400, f"send at least one of {wanted}", "invalidValue")
         return tenants.change(tx, name=fields.get("name"), **_terms(fields))
 
     details = await run(request, work, write=True)

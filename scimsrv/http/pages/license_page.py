@@ -10,7 +10,9 @@ holders frame (:mod:`scimsrv.http.pages.holders`); a Status tab with messages
 The chart covers the previous and the current billing period up to now, or
 the period asked for (``?period=2026-10``, any label ``scimsrv report usage``
 takes, aligned to the tenant's contract start the same way), and never
-starts before the tenant was created: there is nothing to count before.
+starts before the tenant was created: there is nothing to count before. Its
+title names the periods it shows: only the current one for a tenant created
+in it.
 The status messages are always about now, whatever period the chart shows.
 
 This module gathers the data and computes what the page shows; the markup is
@@ -73,6 +75,8 @@ def gather(tx, period: str = "") -> LicensePage:
         previous = previous_period(current, tenant.billing_period, tenant.contract_start)
         span = Period(f"{previous.label} and {current.label}", previous.start, current.end)
     start = min(max(span.start, tenant.registered), span.end)
+    if not period and start >= current.start:  # created in the current period: only it shows
+        span = current
     return LicensePage(
         company=tenant.company_name or tenant.name or tenant_id,
         status=license_status(session, tenant_id, at, tx.keyring),

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from licensing_core.plural import plural
+
 TEMPLATES = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
@@ -26,6 +28,8 @@ TEMPLATES = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+# Counted nouns in templates too: {{ plural(total, "holder") }}.
+TEMPLATES.env.globals["plural"] = plural
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from licensing_core.license_status import LicenseStatus
+from licensing_core.plural import plural
 from licensing_core.usage import Pending
 
 SHOWN_PENDING = 10  # users named in the pending message
@@ -54,9 +55,9 @@ def invalid_set(status: LicenseStatus) -> Message:
     else:
         cause = "their signatures do not verify"
     text = (
-        f"License set invalid: {len(failing)} of {len(status.modules)} licenses do not work "
-        f"({cause}). None of them can be granted: users who need one wait until a valid "
-        "license set is imported."
+        f"License set invalid: {plural(len(failing), 'license')} of {len(status.modules)} "
+        f"not working ({cause}). None of them can be granted: users who need one wait "
+        "until a valid license set is imported."
     )
     by_problem: dict[str, list[str]] = defaultdict(list)
     for module in failing:
@@ -76,4 +77,5 @@ def _waiting(pending: Pending) -> Message:
     names = ", ".join(f"{p.name} ({p.requested})" for p in shown)
     more = pending.at_end - len(shown)
     tail = f" and {more} more" if more > 0 else ""
-    return Message(WARNING, f"{pending.at_end} user(s) waiting for seats: {names}{tail}")
+    waiting = plural(pending.at_end, "user")
+    return Message(WARNING, f"{waiting} waiting for seats: {names}{tail}")

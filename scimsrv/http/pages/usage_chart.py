@@ -2,7 +2,8 @@
 
 Values only (coordinates rounded to 0.1, labels, colours); the markup is
 ``templates/usage_chart.html``. One line per base plan, the count at each
-day's close (``licensing_core.usage``), the axes labelled with the top count,
+day's close (``licensing_core.usage``; a lone day's count drawn across the
+plot, since one point draws nothing), the axes labelled with the top count,
 0 and the first and last day, and a dashed rule where the current billing
 period starts when it falls inside the chart.
 """
@@ -107,6 +108,8 @@ def usage_chart(usage: UsageReport, current: Period) -> Chart:
             steps = [(x(0), y(plan.daily[0]))]
             for i in range(1, len(plan.daily)):
                 steps += [(x(i), y(plan.daily[i - 1])), (x(i), y(plan.daily[i]))]
+            if len(plan.daily) == 1:  # one point draws nothing: the lone day spans the plot
+                steps.append((x(span), y(plan.daily[0])))
             points = " ".join(f"{px:.1f},{py:.1f}" for px, py in steps)
         last = plan.daily[-1] if plan.daily else 0
         plans.append(PlanLine(plan.name, colour, points, last, plan.peak_day))
