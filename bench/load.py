@@ -192,13 +192,17 @@ def scimsrv_cli(env: dict[str, str], *args: str) -> str:
 
 
 def scimsrv_env(url: str, port: int) -> dict[str, str]:
-    """The environment of ``scimsrv`` commands on database ``url``, serving on ``port``."""
+    """The environment of ``scimsrv`` commands on database ``url``, serving on
+    ``port``, without a rate limit."""
     env = {
         **os.environ,
         "SCIMSRV_DATABASE_URL": url,
         "PYTHONPATH": str(REPO),
         "SCIMSRV_PORT": str(port),
         "SCIMSRV_METRICS_TOKEN": uuid.uuid4().hex,
+        # The bench measures the server, not the per-tenant rate limit (0: off),
+        # which would refuse most of its requests by design.
+        "SCIMSRV_RATE_LIMIT": "0",
     }
     for key in ("SCIMSRV_PUBLIC_URL", "SCIMSRV_WORKERS"):
         env.pop(key, None)
