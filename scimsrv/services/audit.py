@@ -418,11 +418,13 @@ def summary(changes: dict) -> list[str]:
     for resource in changes.get("resources", []):
         renamed = f", was {resource['previousName']}" if "previousName" in resource else ""
         lines.append(f"{resource['type']} {resource['name']} ({resource['id']}{renamed})")
-    by_change: dict[str, list[str]] = {}
+    by_change: dict[str | None, list[str]] = {}
     for member in changes.get("members", []):
-        by_change.setdefault(member.get("change", GROUP_CHANGED), []).append(member["userName"])
+        by_change.setdefault(member.get("change"), []).append(member["userName"])
     for change, names in by_change.items():
-        lines.append(f"members {MEMBER_CHANGES.get(change, change)}: " + ", ".join(names))
+        # Entries written before members said how name them as memberships.
+        label = f"members {MEMBER_CHANGES[change]}" if change in MEMBER_CHANGES else "memberships"
+        lines.append(f"{label}: " + ", ".join(names))
     if changes.get("membersNotListed"):
         lines.append(f"and {changes['membersNotListed']} more members")
     for plan in changes.get("plans", []):
