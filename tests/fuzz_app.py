@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 import licensing_core
 import scimsrv
 from scimsrv.http.app import create_app
+from scimsrv.settings import Settings
 from tests.licensing_helpers import make_tenant
 from tests.scim_client import Clock, Tenant
 
@@ -27,10 +28,13 @@ PROJECT_DIRS = tuple(os.path.dirname(p.__file__) + os.sep for p in (scimsrv, lic
 
 
 def open_tenant(db, tenant_id: str, seats: int = 3) -> Tenant:
-    """A tenant with ``seats`` per plan on a fresh app over ``db``."""
+    """A tenant with ``seats`` per plan on a fresh app over ``db``, without the
+    rate limit (the fuzz sends one tenant thousands of requests in a long run;
+    tests/test_rate_limit.py covers the limit)."""
     make_tenant(db, tenant_id, seats=seats)
     clock = Clock()
-    client = TestClient(create_app(db=db, clock=clock), raise_server_exceptions=False)
+    app = create_app(db=db, settings=Settings(rate_limit=0), clock=clock)
+    client = TestClient(app, raise_server_exceptions=False)
     return Tenant(client, db, tenant_id, clock)
 
 

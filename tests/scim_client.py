@@ -12,6 +12,7 @@ from licensing_core.license_set import license_set_to_json
 from licensing_core.tenants import create_tenant
 from scimsrv.http.app import create_app
 from scimsrv.services import tenants, tokens
+from scimsrv.settings import Settings
 from tests.licensing_helpers import NOW, make_tenant
 from tests.use_cases import run
 
@@ -105,9 +106,11 @@ class Operator:
 
 
 def live_tenant(db, tenant_id: str, clock: Clock, seats=2, **kwargs) -> tuple[TestClient, Tenant]:
-    """The real app on ``db`` with ``clock``, and a tenant with ``seats`` per plan."""
+    """The real app on ``db`` with ``clock``, and a tenant with ``seats`` per
+    plan; without the rate limit, so a test's pace never decides its answers
+    (the limit's own tests build their app with the settings they need)."""
     make_tenant(db, tenant_id, seats=seats, **kwargs)
-    client = TestClient(create_app(db=db, clock=clock))
+    client = TestClient(create_app(db=db, settings=Settings(rate_limit=0), clock=clock))
     return client, Tenant(client, db, tenant_id, clock)
 
 
