@@ -13,6 +13,11 @@ from licensing_core.signing import KeyRing, keyring_from
 TRUST_FLAGS = {"": "", "1": "1", "true": "1", "0": "0", "false": "0"}
 
 
+# A century: longer retention is "for ever" (0), and a moment that far back
+# is beyond what dates can hold.
+MAX_RETENTION_DAYS = 36_500
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCIMSRV_")
 
@@ -36,9 +41,10 @@ class Settings(BaseSettings):
     # "1" trusts the public built-in TEST key, "0" never; "" trusts it only
     # while no vendor key is configured (true and false are read as 1 and 0).
     trust_test_license_key: str = ""
-    # Days an audit log entry is kept (0: for ever); pruned when `scimsrv
-    # serve` starts and by `scimsrv db prune-log` (docs/audit-log.md).
-    audit_retention_days: int = Field(365, ge=0)
+    # Days an audit log entry is kept (0: for ever; at most MAX_RETENTION_DAYS);
+    # pruned when `scimsrv serve` starts and by `scimsrv db prune-log`
+    # (docs/audit-log.md).
+    audit_retention_days: int = Field(365, ge=0, le=MAX_RETENTION_DAYS)
     # A bearer token that reads GET /metrics only (besides any operator
     # token); "" for none.
     metrics_token: SecretStr = SecretStr("")

@@ -89,3 +89,15 @@ def test_prune_keeps_what_the_retention_keeps(scimsrv, acme):
     assert logged(scimsrv)["totalResults"] == 3
     bad = scimsrv("db", "prune-log", "--days", "-1")
     assert bad.exit_code != 0
+
+
+def test_a_retention_beyond_a_century_is_one_error_line(scimsrv):
+    """More days than dates can reach back is refused, not a traceback, from
+    the option and from the setting alike."""
+    assert scimsrv("tenant", "create", "acme").exit_code == 0
+    for days in ("3000000000", "36501"):
+        result = scimsrv("db", "prune-log", "--days", days)
+        assert_one_line_failure(result, "36500", exit_code=2)
+    result = scimsrv("db", "prune-log", SCIMSRV_AUDIT_RETENTION_DAYS="1000000")
+    assert_one_line_failure(result, "SCIMSRV_AUDIT_RETENTION_DAYS")
+    assert scimsrv("db", "prune-log", "--days", "36500").exit_code == 0

@@ -176,3 +176,18 @@ def test_a_bad_format_is_one_error_line(database_url, monkeypatch):
     )
     assert_one_line_failure(result, "error: invalid value for '--format'", exit_code=2)
     assert result.stderr.endswith("(see 'scimsrv report usage --help')\n")
+
+
+def test_a_set_failing_on_every_row_is_a_few_warning_lines_not_one_per_row(scimsrv):
+    """The server does not trust the key of the tenant's set: every row fails
+    and the set counts no seat; the text report says so in a few lines and
+    points at the JSON for the rest."""
+    assert scimsrv("tenant", "create", "acme").exit_code == 0
+    result = scimsrv(
+        "report", "usage", "acme", "--period", "2026-11", SCIMSRV_TRUST_TEST_LICENSE_KEY="0"
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("WARNING: ")]
+    assert 2 <= len(warnings) <= 4, warnings
+    assert "does not trust" in warnings[0] and "count as 0" in warnings[0]
+    assert warnings[-1].startswith("WARNING: and ") and "--format json" in warnings[-1]

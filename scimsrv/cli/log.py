@@ -10,6 +10,7 @@ import typer
 
 from scimsrv.cli.support import TENANT, number, plural, print_table, run, settings
 from scimsrv.services import audit
+from scimsrv.settings import MAX_RETENTION_DAYS
 
 
 class Format(enum.StrEnum):
@@ -58,7 +59,10 @@ def show(
 
 def prune(
     days: int = typer.Option(
-        None, min=0, help="Keep this many days [env SCIMSRV_AUDIT_RETENTION_DAYS; 365]; 0: all."
+        None,
+        min=0,
+        max=MAX_RETENTION_DAYS,
+        help="Keep this many days [env SCIMSRV_AUDIT_RETENTION_DAYS; 365]; 0: all.",
     ),
 ) -> None:
     """Delete audit log entries older than the retention (each tenant keeps its newest)."""

@@ -310,6 +310,10 @@ def _covers(report: UsageReport) -> str:
     return report.status
 
 
+# License problems a text report prints (an untrusted set fails on every row).
+SHOWN_PROBLEMS = 3
+
+
 def _set_lines(report: UsageReport) -> list[str]:
     """The license sets in force in the span and the report's license
     problems (untrusted sets, today's set failing verification)."""
@@ -327,8 +331,12 @@ def _set_lines(report: UsageReport) -> list[str]:
                 f" to {until}"
                 + (f", installed by {version.installed_by}" if version.installed_by else "")
             )
-    for problem in report.license_problems:
+    problems = report.license_problems
+    for problem in problems[:SHOWN_PROBLEMS]:
         lines.append(f"WARNING: {problem}")
+    if len(problems) > SHOWN_PROBLEMS:
+        more = plural(len(problems) - SHOWN_PROBLEMS, "more license problem")
+        lines.append(f"WARNING: and {more} (--format json lists every one)")
     return lines
 
 
