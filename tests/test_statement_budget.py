@@ -21,7 +21,7 @@ BUDGET = {
     "lookup of a licensed user": 4,
     "GET by id": 4,
     "member add to a plan group": 16,
-    "POST /Users without plan": 7,
+    "POST /Users without plan": 6,
     "list page of 100": 5,
 }
 
