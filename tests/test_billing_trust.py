@@ -344,18 +344,7 @@ def test_a_tampered_row_stops_working_for_every_holder_and_works_again_restored(
     holders = [scim.user(f"t{i}") for i in range(2)]
     group = scim.group("Sales-Premium", [h["id"] for h in holders])
 
-    def set_seats(number: int) -> None:
-        with db.write() as session:
-            session.execute(
-                update(ModuleLicense)
-                .where(
-                    ModuleLicense.tenant_id == scim.tenant_id,
-                    ModuleLicense.module_name == "sales-premium",
-                )
-                .values(license_number=number)
-            )
-
-    set_seats(50)
+    tamper(db, scim.tenant_id, 50)
     newcomer = scim.user("t-new")
     add(scim, group, newcomer)
     for user in (*holders, newcomer):
@@ -368,7 +357,7 @@ def test_a_tampered_row_stops_working_for_every_holder_and_works_again_restored(
     flagged = report(operator, "2026-11")
     assert any("sales-premium" in problem for problem in flagged["license_problems"])
 
-    set_seats(3)  # restored: the holders' licenses work again at once
+    tamper(db, scim.tenant_id, 3)  # restored: the holders' licenses work again at once
     for user in holders:
         assert scim.licensing(user["id"])["state"] == "licensed"
     assert report(operator, "2026-11")["license_problems"] == []
